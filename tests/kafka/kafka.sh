@@ -1,0 +1,409 @@
+#!/bin/sh
+# kafka.sh: the real Kafka broker the tests run against. One KRaft node that is both broker
+# and controller, on loopback, whose files all live in one directory. The jars come from Maven
+# (tests/kafka/pom.xml), so the version is pinned there and nothing is vendored.
+#
+#   kafka.sh fetch                               resolve the jars into the cache (idempotent)
+#   kafka.sh start DIR [PORT]                    start a broker in DIR; PORT default: a free one
+#   kafka.sh stop DIR                            SIGTERM, SIGKILL after 30 s; ok if not running
+#   kafka.sh create-topic DIR TOPIC PARTITIONS   create a topic unless it exists, wait for leaders
+#   kafka.sh bootstrap DIR                       print the bootstrap address, 127.0.0.1:PORT
+#
+# DIR holds server.properties, log4j2.properties, tools-log4j2.properties, port,
+# controller-port, data/ (the log dir), pid, broker.log and bootstrap. A second `start DIR`
+# after `stop DIR` reuses the ports and the data, so clients reconnect to the same address.
+#
+# Environment: ARB_KAFKA_CACHE (jar cache, default
+# ${XDG_CACHE_HOME:-$HOME/.cache}/airudder-bridge/kafka-<version>), ARB_KAFKA_HEAP (broker
+# -Xmx, default 512m), JAVA (default java), MVN (default mvn), KCAT (default kcat).
+# Needs Java 17+, Maven (only while the cache is cold), kcat, and Linux (/proc).
+set -eu
+
+here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+pom=$here/pom.xml
+JAVA=${JAVA:-java}
+MVN=${MVN:-mvn}
+KCAT=${KCAT:-kcat}
+
+say() { printf 'kafka.sh: %s\n' "$*" >&2; }
+die() {
+    printf 'kafka.sh: ERROR: %s\n' "$*" >&2
+    exit 1
+}
+usage() {
+    sed -n '6,10s/^# *//p' "$0" >&2
+    exit 2
+}
+
+version=$(sed -n 's:.*<kafka\.version>\(.*\)</kafka\.version>.*:\1:p' "$pom")
+[ -n "$version" ] || die "no <kafka.version> in $pom"
+cache=${ARB_KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/airudder-bridge/kafka-$version}
+libs=$cache/libs
+stamp=$cache/libs.stamp
+
+is_uint() {
+    case $1 in '' | *[!0-9]*) return 1 ;; esac
+}
+
+need_java() {
+    command -v "$JAVA" >/dev/null 2>&1 ||
+        die "no Java runtime ('$JAVA' not found): the Kafka broker needs Java 17+; run scripts/install-deps.sh"
+    major=$("$JAVA" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p')
+    is_uint "$major" || die "cannot tell the version of '$JAVA'"
+    [ "$major" -ge 17 ] || die "Java $major is too old: Kafka $version needs Java 17+"
+}
+
+# mvn_copy TMP [MAVEN_ARG...]: copy the pom's dependencies into TMP/libs; the output goes
+# to TMP/mvn.log (appended, so a failed retry keeps the first error too).
+mvn_copy() {
+    mvn_tmp=$1
+    shift
+    rm -rf "$mvn_tmp/libs"
+    printf '$ %s %s ... copy-dependencies\n' "$MVN" "$*" >>"$mvn_tmp/mvn.log"
+    "$MVN" "$@" -q -B -Dstyle.color=never -f "$pom" -Darb.build.dir="$mvn_tmp/build" \
+        org.apache.maven.plugins:maven-dependency-plugin:copy-dependencies \
+        -Dmdep.includeScope=runtime -DoutputDirectory="$mvn_tmp/libs" >>"$mvn_tmp/mvn.log" 2>&1
+}
+
+# fetch: copy the broker jars and their dependencies into $libs. The stamp holds the checksum
+# of the pom the jars came from, so a warm cache costs no JVM and an edited pom refetches.
+fetch() {
+    sum=$(cksum <"$pom")
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ] &&
+        [ -f "$libs/kafka_2.13-$version.jar" ]; then
+        say "Kafka $version jars cached in $libs"
+        return 0
+    fi
+    need_java
+    command -v "$MVN" >/dev/null 2>&1 ||
+        die "no Maven ('$MVN' not found): it fetches the Kafka $version jars; run scripts/install-deps.sh"
+    say "fetching Kafka $version jars with Maven into $libs"
+    mkdir -p "$cache"
+    tmp=$(mktemp -d "$cache/fetch.XXXXXX")
+    # Online first; if that fails (no network), once more offline: a warm ~/.m2 suffices.
+    if ! mvn_copy "$tmp" && ! mvn_copy "$tmp" -o; then
+        cat "$tmp/mvn.log" >&2
+        rm -rf "$tmp"
+        die "Maven could not resolve Kafka $version (see above); it needs Maven Central or the jars in ~/.m2"
+    fi
+    [ -f "$tmp/libs/kafka_2.13-$version.jar" ] || {
+        rm -rf "$tmp"
+        die "Maven ran but produced no kafka_2.13-$version.jar"
+    }
+    # Another fetch may have finished meanwhile: keep its jars, a broker may be using them.
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+        rm -rf "$tmp"
+        return 0
+    fi
+    rm -f "$stamp"
+    rm -rf "$libs"
+    mv "$tmp/libs" "$libs"
+    rm -rf "$tmp"
+    printf '%s\n' "$sum" >"$stamp"
+    say "fetched $(find "$libs" -name '*.jar' | wc -l) jars"
+}
+
+# A pid file names our broker only while that process runs with DIR's server.properties
+# (a stale file, a reused pid or a zombie all read as "not running").
+broker_pid() {
+    [ -f "$dir/pid" ] || return 1
+    pid=$(cat "$dir/pid")
+    is_uint "$pid" || return 1
+    [ -r "/proc/$pid/cmdline" ] || return 1
+    tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qxF "$dir/server.properties" || return 1
+    printf '%s\n' "$pid"
+}
+
+# port_in_use PORT [listen]: is any TCP socket (IPv4 or IPv6, in any state; with "listen",
+# only a listening one) bound to this local port? A restart only asks about listeners: the
+# sockets a killed broker leaves in TIME_WAIT do not stop it from binding its port again.
+port_in_use() {
+    awk -v suffix="$(printf ':%04X' "$1")" -v listen="${2:-}" '
+        substr($2, length($2) - 4) == suffix && (listen == "" || $4 == "0A") { found = 1 }
+        END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# A free port below the ephemeral range (32768+), so outgoing connections never take it.
+free_port() {
+    tries=0
+    while [ "$tries" -lt 200 ]; do
+        candidate=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000))
+        if [ "$candidate" != "${1:-}" ] && ! port_in_use "$candidate"; then
+            printf '%s\n' "$candidate"
+            return 0
+        fi
+        tries=$((tries + 1))
+    done
+    die "no free loopback port found"
+}
+
+# A Kafka cluster id: 16 random bytes, base64url without padding, not starting with '-'.
+cluster_id() {
+    while :; do
+        id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+        case $id in -*) ;; *) break ;; esac
+    done
+    printf '%s\n' "$id"
+}
+
+write_tools_log4j() {
+    cat >"$dir/tools-log4j2.properties" <<'EOF'
+# Written by tests/kafka/kafka.sh: the command-line tools log errors only.
+status = error
+appender.console.type = Console
+appender.console.name = STDERR
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %p %m (%c)%n
+rootLogger.level = ERROR
+rootLogger.appenderRef.stderr.ref = STDERR
+EOF
+}
+
+write_config() {
+    cat >"$dir/server.properties" <<EOF
+# Written by tests/kafka/kafka.sh (rewritten on every start): one KRaft node, broker and
+# controller in one process, on loopback only.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+# Topics exist only when a test or kafka.sh creates them: a typo fails instead of creating one.
+auto.create.topics.enable=false
+num.partitions=1
+# One node: internal topics have one replica; few partitions so the first group joins fast.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+# After a crash (kill -9) the controller waits for the dead node's session to expire before
+# the restarted node can register: 4 s instead of 9 s.
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=1000
+EOF
+    cat >"$dir/log4j2.properties" <<'EOF'
+# Written by tests/kafka/kafka.sh: warnings and errors, plus the line saying the node started.
+status = error
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.raftserver.name = kafka.server.KafkaRaftServer
+logger.raftserver.level = INFO
+EOF
+    write_tools_log4j
+}
+
+# Run a Kafka command-line tool: a short-lived JVM, tuned to start fast.
+kafka_tool() {
+    "$JAVA" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+        -Dlog4j2.configurationFile="$dir/tools-log4j2.properties" -cp "$libs/*" "$@"
+}
+
+# Does the broker on $port answer a metadata request and list itself?
+broker_answers() {
+    "$KCAT" -b "127.0.0.1:$port" -L -m 1 2>/dev/null | grep -q '^ *1 brokers:'
+}
+
+# Launch the broker and wait until it answers. Returns 2 if a port was taken under us.
+launch() {
+    printf '=== kafka.sh start %s: Kafka %s on 127.0.0.1:%s (controller %s)\n' \
+        "$(date '+%Y-%m-%d %H:%M:%S')" "$version" "$port" "$cport" >>"$dir/broker.log"
+    "$JAVA" "-Xmx${ARB_KAFKA_HEAP:-512m}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+        -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$libs/*" \
+        kafka.Kafka "$dir/server.properties" </dev/null >>"$dir/broker.log" 2>&1 &
+    printf '%s\n' "$!" >"$dir/pid"
+    say "broker started (pid $!), waiting for 127.0.0.1:$port to answer"
+    start_s=$(date +%s)
+    while ! broker_answers; do
+        if ! broker_pid >/dev/null; then
+            rm -f "$dir/pid"
+            if tail -n 50 "$dir/broker.log" | grep -q 'Address already in use'; then
+                return 2
+            fi
+            say "the broker exited during start; last lines of $dir/broker.log:"
+            tail -n 40 "$dir/broker.log" >&2
+            die "Kafka broker in $dir did not start"
+        fi
+        if [ $(($(date +%s) - start_s)) -ge 60 ]; then
+            say "no answer from 127.0.0.1:$port after 60 s; last lines of $dir/broker.log:"
+            tail -n 40 "$dir/broker.log" >&2
+            stop_broker
+            die "Kafka broker in $dir did not answer within 60 s"
+        fi
+        sleep 0.2
+    done
+    say "broker answers on 127.0.0.1:$port after $(($(date +%s) - start_s)) s"
+}
+
+# Create TOPIC with PARTITIONS partitions unless it exists; then wait until every partition
+# has a leader, so a producer started next finds it. An existing topic with another partition
+# count is an error.
+ensure_topic() {
+    topic=$1
+    partitions=$2
+    bootstrap=127.0.0.1:$port
+    if have=$(topic_partitions "$topic"); then
+        [ "$have" = "$partitions" ] ||
+            die "topic $topic exists with $have partitions, not $partitions"
+        say "topic $topic exists ($have partitions)"
+        return 0
+    fi
+    say "creating topic $topic ($partitions partitions)"
+    out=$(kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" \
+        --create --if-not-exists --topic "$topic" --partitions "$partitions" \
+        --replication-factor 1 2>&1) || {
+        printf '%s\n' "$out" >&2
+        die "could not create topic $topic"
+    }
+    start_s=$(date +%s)
+    until have=$(topic_partitions "$topic"); do
+        [ $(($(date +%s) - start_s)) -lt 30 ] || die "topic $topic has no leaders after 30 s"
+        sleep 0.1
+    done
+    [ "$have" = "$partitions" ] || die "topic $topic exists with $have partitions, not $partitions"
+}
+
+# Print the partition count of TOPIC if it exists and every partition has a leader.
+topic_partitions() {
+    md=$("$KCAT" -b "127.0.0.1:$port" -L -t "$1" -m 5 2>/dev/null) || return 1
+    printf '%s\n' "$md" | grep -q 'error:\|leader -1' && return 1
+    printf '%s\n' "$md" | sed -n 's/^ *topic ".*" with \([0-9]*\) partitions:$/\1/p' | grep .
+}
+
+stop_broker() {
+    pid=$(broker_pid) || {
+        rm -f "$dir/pid"
+        say "no broker running in $dir"
+        return 0
+    }
+    say "stopping broker in $dir (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    start_s=$(date +%s)
+    while broker_pid >/dev/null; do
+        if [ $(($(date +%s) - start_s)) -ge 30 ]; then
+            say "broker pid $pid still running after 30 s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            sleep 0.5
+            break
+        fi
+        sleep 0.2
+    done
+    rm -f "$dir/pid"
+    say "broker stopped after $(($(date +%s) - start_s)) s"
+}
+
+set_dir() {
+    [ -n "${1:-}" ] || usage
+    [ -d "$1" ] || die "$1: no such directory"
+    dir=$(CDPATH='' cd -- "$1" && pwd)
+}
+
+cmd_start() {
+    [ -n "${1:-}" ] || usage
+    if [ -n "${2:-}" ]; then
+        if ! is_uint "$2" || [ "$2" -eq 0 ] || [ "$2" -gt 65535 ]; then die "bad port: $2"; fi
+    fi
+    mkdir -p "$1"
+    set_dir "$1"
+    if pid=$(broker_pid); then
+        say "broker already running in $dir at $(cat "$dir/bootstrap" 2>/dev/null) (pid $pid)"
+        return 0
+    fi
+    need_java
+    command -v "$KCAT" >/dev/null 2>&1 || die "no kcat ('$KCAT' not found); run scripts/install-deps.sh"
+    fetch
+
+    # Ports: as given, else those of the previous start in DIR, else fresh free ones.
+    fresh=0
+    port=${2:-$(cat "$dir/port" 2>/dev/null || true)}
+    cport=$(cat "$dir/controller-port" 2>/dev/null || true)
+    [ -n "$port" ] || fresh=1
+    [ -n "$port" ] || port=$(free_port)
+    [ -n "$cport" ] && [ "$cport" != "$port" ] || cport=$(free_port "$port")
+    for p in "$port" "$cport"; do
+        ! port_in_use "$p" listen || die "port $p is in use; is another broker using $dir's ports?"
+    done
+
+    attempt=1
+    while :; do
+        printf '%s\n' "$port" >"$dir/port"
+        printf '%s\n' "$cport" >"$dir/controller-port"
+        write_config
+        if [ ! -f "$dir/data/meta.properties" ]; then
+            say "formatting storage in $dir/data"
+            out=$(kafka_tool kafka.tools.StorageTool format -t "$(cluster_id)" \
+                -c "$dir/server.properties" 2>&1) || {
+                printf '%s\n' "$out" >&2
+                die "could not format $dir/data"
+            }
+        fi
+        rc=0
+        launch || rc=$?
+        [ "$rc" -eq 0 ] && break
+        # Only ports picked just now may be re-picked; given or remembered ones must not move.
+        if [ "$fresh" -eq 0 ] || [ "$attempt" -ge 3 ]; then
+            die "port $port or $cport is taken (see $dir/broker.log)"
+        fi
+        say "port $port or $cport was taken meanwhile; trying other ports"
+        port=$(free_port)
+        cport=$(free_port "$port")
+        attempt=$((attempt + 1))
+    done
+    printf '127.0.0.1:%s\n' "$port" >"$dir/bootstrap"
+    ensure_topic airudder.messages 3
+    ensure_topic airudder.deadletter 1
+    say "Kafka $version ready at 127.0.0.1:$port (dir $dir)"
+}
+
+cmd_create_topic() {
+    [ $# -eq 3 ] || usage
+    set_dir "$1"
+    if ! is_uint "$3" || [ "$3" -eq 0 ]; then die "bad partition count: $3"; fi
+    broker_pid >/dev/null || die "no broker running in $dir"
+    port=$(cat "$dir/port")
+    [ -f "$dir/tools-log4j2.properties" ] || write_tools_log4j
+    fetch
+    ensure_topic "$2" "$3"
+}
+
+cmd_bootstrap() {
+    [ $# -eq 1 ] || usage
+    set_dir "$1"
+    [ -f "$dir/bootstrap" ] || die "no broker was started in $dir"
+    cat "$dir/bootstrap"
+}
+
+[ $# -ge 1 ] || usage
+command=$1
+shift
+case $command in
+fetch)
+    [ $# -eq 0 ] || usage
+    fetch
+    ;;
+start) cmd_start "$@" ;;
+stop)
+    [ $# -eq 1 ] || usage
+    if [ -d "$1" ]; then
+        set_dir "$1"
+        stop_broker
+    else
+        say "no broker in $1"
+    fi
+    ;;
+create-topic) cmd_create_topic "$@" ;;
+bootstrap) cmd_bootstrap "$@" ;;
+*) usage ;;
+esac
