@@ -1,0 +1,218 @@
+/* main.c - airudder-bridge: load the configuration, start the producer and the HTTP server,
+ * run until a signal, then shut down in order: stop accepting, let requests in flight be
+ * answered (each within kafka.ack_timeout_ms), flush the producer, exit.
+ *
+ * Signal handlers only set flags; this loop acts on them. */
+#include "http_server.h"
+#include "producer.h"
+
+#include "arb/config.h"
+#include "arb/log.h"
+#include "arb/metrics.h"
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG "conf/airudder-bridge.conf"
+#define EXIT_CONFIG 1
+#define EXIT_FATAL 2
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        reopen_requested = 1;
+        return;
+    }
+    if (sig == SIGINT && stop_requested)
+        _exit(EXIT_FATAL); /* a second Ctrl-C: stop now */
+    stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: airudder-bridge [-c FILE] [-t] [-V] [-h]\n"
+            "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+            "  -t       check the configuration and exit\n"
+            "  -V       print the version and exit\n"
+            "  -h       this help\n");
+}
+
+static void version(void)
+{
+    printf("airudder-bridge %s (librdkafka %s, libmicrohttpd %s, jansson %s, %s)\n",
+           ARB_VERSION, rd_kafka_version_str(), MHD_get_version(), JANSSON_VERSION,
+           OpenSSL_version(OPENSSL_VERSION));
+}
+
+static void print_errors(const struct arb_conf_errors *errors)
+{
+    for (size_t i = 0; i < errors->count; i++)
+        fprintf(stderr, "%s\n", errors->messages[i]);
+}
+
+/* Load and check everything a start would check, short of opening sockets. */
+static struct arb_bridge_conf *load_conf(const char *file)
+{
+    struct arb_conf_errors errors = {0};
+    struct arb_bridge_conf *conf = NULL;
+
+    if (arb_bridge_conf_load(file, &conf, &errors) == 0)
+        arb_producer_check_conf(conf, &errors);
+    print_errors(&errors);
+    if (errors.count > 0) {
+        arb_bridge_conf_destroy(conf);
+        conf = NULL;
+    }
+    arb_conf_errors_clear(&errors);
+    return conf;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static void run(struct arb_producer *producer)
+{
+    while (!stop_requested && !arb_producer_fatal(producer)) {
+        if (reopen_requested) {
+            struct arb_error err;
+            reopen_requested = 0;
+            if (arb_log_reopen(&err) != 0)
+                arb_log_kv(ARB_LOG_ERROR, "cannot reopen the log file", "error", err.message,
+                           NULL);
+        }
+        sleep_ms(100);
+    }
+}
+
+/* Wait until no request is being handled, or the deadline passes. */
+static bool drain(struct arb_http_server *server, int64_t deadline_ns)
+{
+    while (arb_http_server_active(server) > 0) {
+        if (arb_now_ns() >= deadline_ns)
+            return false;
+        sleep_ms(10);
+    }
+    return true;
+}
+
+static void shut_down(const struct arb_bridge_conf *conf, struct arb_http_server *server,
+                      struct arb_producer *producer)
+{
+    int64_t deadline = arb_now_ns() + (int64_t)conf->shutdown_timeout_s * 1000000000;
+
+    arb_log_kv(ARB_LOG_INFO, "shutting down", NULL);
+    arb_http_server_quiesce(server);
+    if (!drain(server, deadline)) {
+        arb_log_kv(ARB_LOG_WARN, "shutdown timeout: answering 503 to requests still waiting",
+                   NULL);
+        arb_producer_abandon_waiting(producer);
+        drain(server, arb_now_ns() + 1000000000);
+    }
+    arb_http_server_destroy(server);
+    int64_t left_ms = (deadline - arb_now_ns()) / 1000000;
+    arb_producer_destroy(producer, left_ms > 0 ? (int)left_ms : 0);
+}
+
+static void log_start(const struct arb_bridge_conf *conf)
+{
+    arb_log_kv(ARB_LOG_INFO, "airudder-bridge starting", "version", ARB_VERSION, "listen",
+               conf->http.listen, "path", conf->http.path, "kafka", conf->kafka.bootstrap,
+               NULL);
+    if (conf->signature.mode == ARB_SIG_OFF)
+        arb_log_kv(ARB_LOG_WARN,
+                   "SIGNATURE VERIFICATION IS OFF (signature.mode = \"off\"): any caller can "
+                   "write events into Kafka",
+                   NULL);
+}
+
+int main(int argc, char **argv)
+{
+    const char *file = DEFAULT_CONFIG;
+    bool check_only = false;
+    struct arb_bridge_conf *conf = NULL;
+    struct arb_producer *producer = NULL;
+    struct arb_http_server *server = NULL;
+    struct arb_conf_errors errors = {0};
+    struct arb_error err;
+    int status = EXIT_CONFIG;
+    int opt;
+
+    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+        switch (opt) {
+        case 'c': file = optarg; break;
+        case 't': check_only = true; break;
+        case 'V': version(); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return EXIT_CONFIG;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return EXIT_CONFIG;
+    }
+    conf = load_conf(file);
+    if (conf == NULL)
+        goto out;
+    if (check_only) {
+        printf("configuration OK\n");
+        status = 0;
+        goto out;
+    }
+    if (arb_log_setup(conf->log.level, conf->log.format, conf->log.file, &err) != 0) {
+        fprintf(stderr, "%s\n", err.message);
+        goto out;
+    }
+    install_signals();
+    log_start(conf);
+    producer = arb_producer_new(conf, &errors);
+    if (producer == NULL) {
+        print_errors(&errors);
+        goto out;
+    }
+    server = arb_http_server_new(conf, producer, &err);
+    if (server == NULL) {
+        arb_log_kv(ARB_LOG_ERROR, "cannot start the HTTP server", "error", err.message, NULL);
+        goto out;
+    }
+    arb_log_kv(ARB_LOG_INFO, "listening", "addr", conf->http.listen, NULL);
+    run(producer);
+    status = arb_producer_fatal(producer) ? EXIT_FATAL : 0;
+    shut_down(conf, server, producer);
+    server = NULL;
+    producer = NULL;
+    arb_log_kv(ARB_LOG_INFO, "stopped", NULL);
+out:
+    arb_http_server_destroy(server);
+    arb_producer_destroy(producer, 0);
+    arb_conf_errors_clear(&errors);
+    arb_bridge_conf_destroy(conf);
+    arb_log_shutdown();
+    return status;
+}
