@@ -1,0 +1,113 @@
+#!/bin/sh
+# demo.sh: the main job on one machine. Installs what is missing, builds, starts a local Kafka
+# broker and the bridge with the configuration files of conf/ (only the addresses changed to
+# free local ports), posts AIRudder's documented channel.message.sent event signed the
+# default way, and shows its seven records arriving in Kafka. Then it keeps everything running
+# until Ctrl-C, so you can post more (the command to do so is printed).
+#
+#   scripts/demo.sh            run it, stop with Ctrl-C
+#   scripts/demo.sh --once     show the flow, then stop everything (used by the tests)
+#   scripts/demo.sh --no-build --build-dir DIR   use binaries already built in DIR
+set -eu
+
+root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
+build=$root/build/release
+once=false
+do_build=true
+while [ $# -gt 0 ]; do
+    case $1 in
+    --once) once=true ;;
+    --no-build) do_build=false ;;
+    --build-dir) build=$2; shift ;;
+    *) echo "usage: scripts/demo.sh [--once] [--no-build] [--build-dir DIR]" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+say() { printf '\n==> %s\n' "$*"; }
+die() { printf 'demo.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+
+if $do_build; then
+    say "dependencies"
+    "$root/scripts/install-deps.sh"
+    say "build ($build)"
+    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+fi
+[ -x "$build/airudder-bridge" ] || die "no airudder-bridge in $build"
+
+run=$(mktemp -d "${TMPDIR:-/tmp}/airudder-demo.XXXXXX")
+pids=
+cleanup() {
+    trap - EXIT INT TERM
+    for pid in $pids; do kill "$pid" 2>/dev/null || true; done
+    for pid in $pids; do wait "$pid" 2>/dev/null || true; done
+    "$root/tests/kafka/kafka.sh" stop "$run/kafka" 2>/dev/null || true
+    rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free loopback port (the defaults 8080/9092 may be taken on a developer's machine).
+free_port() {
+    while :; do
+        port=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000))
+        hex=$(printf ':%04X' "$port")
+        awk -v s="$hex" 'substr($2, length($2) - 4) == s { f = 1 } END { exit !f }' \
+            /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$port"; return; }
+    done
+}
+wait_http() {
+    i=0
+    until curl -s -o /dev/null "$1"; do
+        i=$((i + 1)); [ $i -lt 300 ] || die "no answer from $1"; sleep 0.1
+    done
+}
+
+say "Kafka (a local single-node KRaft broker)"
+"$root/tests/kafka/kafka.sh" start "$run/kafka"
+bootstrap=$("$root/tests/kafka/kafka.sh" bootstrap "$run/kafka")
+
+say "airudder-bridge (conf/airudder-bridge.conf)"
+bridge_port=$(free_port)
+sed -e "s/127.0.0.1:9092/$bootstrap/" -e "s/127.0.0.1:8080/127.0.0.1:$bridge_port/" \
+    -e 's/format = "json"/format = "text"/' \
+    "$root/conf/airudder-bridge.conf" >"$run/airudder-bridge.conf"
+AIRUDDER_SIGN_SECRET=${AIRUDDER_SIGN_SECRET:-demo-secret}
+export AIRUDDER_SIGN_SECRET
+"$build/airudder-bridge" -t -c "$run/airudder-bridge.conf"
+"$build/airudder-bridge" -c "$run/airudder-bridge.conf" 2>"$run/bridge.log" &
+pids="$pids $!"
+wait_http "http://127.0.0.1:$bridge_port/healthz"
+i=0
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bridge_port/readyz")" = 200 ]; do
+    i=$((i + 1)); [ $i -lt 300 ] || die "bridge never became ready"; sleep 0.1
+done
+
+event=$root/tests/fixtures/channel.message.sent.json
+sign="openssl dgst -sha256 -hmac \"\$AIRUDDER_SIGN_SECRET\" -r < $event | cut -d' ' -f1"
+post="curl -s -w ' HTTP %{http_code}' -H 'Content-Type: application/json' -H \"X-AIRudder-Sign: \$($sign)\" --data-binary @$event http://127.0.0.1:$bridge_port/v1/events"
+
+say "POST the signed channel.message.sent event (7 messages)"
+echo "\$ $post"
+sh -c "$post"
+echo
+
+say "its records in Kafka (topic airudder.messages, key = call_id)"
+kcat -b "$bootstrap" -C -t airudder.messages -o beginning -c 7 -e -q -J |
+    jq -r '[.partition, .offset, .key, (.payload | fromjson | "\(.message_index) \(.message.sender_type) \(.message.content.type) \(.message.msg_id)")] | @tsv' |
+    sort -n -k2 | awk 'BEGIN { print "partition\toffset\tkey\t\t\t\t\tindex sender content msg_id" } { print }'
+count=$(kcat -b "$bootstrap" -C -t airudder.messages -o beginning -e -q -f 'x\n' | wc -l)
+[ "$count" -eq 7 ] || die "expected 7 records, found $count"
+echo "7 records, in order, one partition."
+
+if $once; then
+    say "done (--once): stopping"
+    exit 0
+fi
+say "running: bridge http://127.0.0.1:$bridge_port/v1/events, Kafka $bootstrap"
+echo "post again:   AIRUDDER_SIGN_SECRET=$AIRUDDER_SIGN_SECRET sh -c '$post'"
+echo "read Kafka:   kcat -b $bootstrap -C -t airudder.messages -J"
+echo "bridge log:   $run/bridge.log"
+echo "Ctrl-C stops everything."
+while :; do sleep 3600; done
