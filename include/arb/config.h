@@ -43,6 +43,7 @@ struct arb_http_conf {
     int max_connections;
     int idle_timeout_s;
     int max_in_flight;     /* requests waiting for Kafka; beyond it: 503 at once */
+    bool access_log;       /* one info line per event request */
     char *tls_cert;        /* "" = plain HTTP */
     char *tls_key;
 };
@@ -80,6 +81,7 @@ struct arb_replay_section {
     char **topics; /* names, or one "^regex" */
     size_t ntopics;
     char *admin_listen; /* host:port, "" = no admin endpoint */
+    int max_buffered;   /* records held per partition before it is paused */
 };
 
 struct arb_replay_conf {

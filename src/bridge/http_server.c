@@ -9,6 +9,7 @@
  * 413 at its end. on_completed writes the access log line and the metrics, and frees the
  * request. */
 #include "http_server.h"
+#include "listen.h"
 
 #include "arb/event.h"
 #include "arb/log.h"
@@ -19,7 +20,6 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,7 +414,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection,
 static void access_log(const struct request *request, int64_t duration_ns)
 {
     char status[8], bytes[24], duration[24];
-    if (!arb_log_enabled(ARB_LOG_INFO))
+    if (!request->server->conf->http.access_log || !arb_log_enabled(ARB_LOG_INFO))
         return;
     snprintf(status, sizeof(status), "%d", request->status);
     snprintf(bytes, sizeof(bytes), "%zu", request->body.len + request->discarded);
@@ -461,28 +461,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle ---- */
 
-static int resolve_listen(const char *listen, struct sockaddr_storage *addr, bool *ipv6,
-                          struct arb_error *err)
-{
-    char host[256], port_text[8];
-    int port = 0;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE};
-    struct addrinfo *found = NULL;
-
-    if (arb_listen_parse(listen, host, sizeof(host), &port) != 0)
-        return arb_error_set(err, ARB_E_INVALID, "http.listen: cannot parse \"%s\"", listen);
-    snprintf(port_text, sizeof(port_text), "%d", port);
-    int rc = getaddrinfo(host[0] ? host : NULL, port_text, &hints, &found);
-    if (rc != 0)
-        return arb_error_set(err, ARB_E_INVALID, "http.listen: %s: %s", listen,
-                             gai_strerror(rc));
-    memcpy(addr, found->ai_addr, found->ai_addrlen);
-    *ipv6 = found->ai_family == AF_INET6;
-    freeaddrinfo(found);
-    return 0;
-}
-
 static unsigned thread_count(const struct arb_http_conf *http)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -499,7 +477,7 @@ struct arb_http_server *arb_http_server_new(const struct arb_bridge_conf *conf,
     bool ipv6 = false;
     struct arb_http_server *server = NULL;
 
-    if (resolve_listen(conf->http.listen, &addr, &ipv6, err) != 0)
+    if (arb_listen_resolve(conf->http.listen, &addr, &ipv6, err) != 0)
         return NULL;
     server = arb_xcalloc(1, sizeof(*server));
     server->conf = conf;

@@ -1,0 +1,153 @@
+/* main.c - airudder-replay: load the configuration, then run service mode (a consumer-group
+ * member delivering every record to the desk) or, when any debug flag is given, debug mode
+ * (read a chosen range of history, print it or re-send it, commit nothing).
+ *
+ * Signal handlers only set flags; the modes' loops act on them. */
+#include "debug.h"
+#include "pipeline.h"
+#include "service.h"
+
+#include "arb/config.h"
+#include "arb/log.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG "conf/airudder-replay.conf"
+#define EXIT_CONFIG 1
+#define EXIT_FATAL 2
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        reopen_requested = 1;
+        return;
+    }
+    if (sig == SIGINT && stop_requested)
+        _exit(EXIT_FATAL); /* a second Ctrl-C: stop now */
+    stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: airudder-replay [-c FILE] [-t] [-V] [-h]\n"
+            "       airudder-replay [-c FILE] [--from-beginning | --from TIME | --offsets T:P:O[,..]]\n"
+            "                       [--until TIME] [--call-id ID]... [--event NAME]...\n"
+            "                       [--sender-type T]... [--limit N] [--follow] [--dry-run]\n"
+            "                       [--desk-url URL]\n"
+            "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+            "  -t       check the configuration and exit\n"
+            "  -V       print the version and exit\n"
+            "Without debug flags: service mode, the consumer group delivering to the desk.\n"
+            "With any of them: debug mode, reading the chosen records without committing.\n"
+            "TIME is RFC 3339 (2026-11-23T10:05:00Z) or epoch milliseconds, compared with the\n"
+            "Kafka record timestamp (when the bridge received the event).\n");
+}
+
+static void version(void)
+{
+    printf("airudder-replay %s (librdkafka %s, %s, jansson %s, %s)\n", ARB_VERSION,
+           rd_kafka_version_str(), curl_version(), JANSSON_VERSION,
+           OpenSSL_version(OPENSSL_VERSION));
+}
+
+static void print_errors(const struct arb_conf_errors *errors)
+{
+    for (size_t i = 0; i < errors->count; i++)
+        fprintf(stderr, "%s\n", errors->messages[i]);
+}
+
+static struct arb_replay_conf *load_conf(const char *file)
+{
+    struct arb_conf_errors errors = {0};
+    struct arb_replay_conf *conf = NULL;
+
+    if (arb_replay_conf_load(file, &conf, &errors) == 0)
+        arb_service_check_conf(conf, &errors);
+    print_errors(&errors);
+    if (errors.count > 0) {
+        arb_replay_conf_destroy(conf);
+        conf = NULL;
+    }
+    arb_conf_errors_clear(&errors);
+    return conf;
+}
+
+int main(int argc, char **argv)
+{
+    const char *file = DEFAULT_CONFIG;
+    bool check_only = false;
+    struct arb_replay_conf *conf = NULL;
+    struct arb_debug_opts *debug = arb_debug_opts_new();
+    struct arb_error err;
+    int status = EXIT_CONFIG;
+    int opt, index;
+
+    while ((opt = getopt_long(argc, argv, "c:tVh", arb_debug_long_options, &index)) != -1) {
+        switch (opt) {
+        case 'c': file = optarg; break;
+        case 't': check_only = true; break;
+        case 'V': version(); status = 0; goto out;
+        case 'h': usage(stdout); status = 0; goto out;
+        case '?': usage(stderr); goto out;
+        default:
+            if (arb_debug_opts_set(debug, opt, optarg, &err) != 0) {
+                fprintf(stderr, "airudder-replay: %s\n", err.message);
+                goto out;
+            }
+        }
+    }
+    if (optind < argc || arb_debug_opts_check(debug, &err) != 0) {
+        if (optind < argc)
+            usage(stderr);
+        else
+            fprintf(stderr, "airudder-replay: %s\n", err.message);
+        goto out;
+    }
+    conf = load_conf(file);
+    if (conf == NULL)
+        goto out;
+    if (check_only) {
+        printf("configuration OK\n");
+        status = 0;
+        goto out;
+    }
+    if (arb_log_setup(conf->log.level, conf->log.format, conf->log.file, &err) != 0) {
+        fprintf(stderr, "%s\n", err.message);
+        goto out;
+    }
+    install_signals();
+    if (arb_debug_opts_active(debug))
+        status = arb_debug_run(conf, debug, &stop_requested);
+    else
+        status = arb_service_run(conf, &stop_requested, &reopen_requested);
+out:
+    arb_debug_opts_destroy(debug);
+    arb_replay_conf_destroy(conf);
+    arb_log_shutdown();
+    return status;
+}

@@ -1,0 +1,681 @@
+/* pipeline.c - the replay's delivery engine (see pipeline.h).
+ *
+ * Each record becomes a job. The ordering bookkeeping (core/ordering.c) says which job may
+ * go next (its conversation has nothing ahead of it) and which offset is committable; the
+ * retry policy (core/retry.c) says what a finished attempt means. A job moves:
+ *
+ *   queued -> sending -> done                      (2xx)
+ *                     -> backoff -> sending ...    (408, 429, 5xx, no answer: retried)
+ *                     -> dead-lettering -> done    (other 4xx, or out of retry time)
+ *
+ * and a dead letter that Kafka refuses is written again after a pause, never dropped: the
+ * record is done only when the desk or the dead-letter topic has it. Jobs waiting for a
+ * retry sit in a min-heap by due time. The dead-letter producer's reports arrive through
+ * rd_kafka_poll on this same thread; its queue wakes the loop through a pipe. */
+#include "pipeline.h"
+#include "desk_client.h"
+#include "kafka.h"
+
+#include "arb/delivery.h"
+#include "arb/log.h"
+#include "arb/mem.h"
+#include "arb/metrics.h"
+#include "arb/ordering.h"
+#include "arb/rate.h"
+#include "arb/retry.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEADLETTER_RETRY_MIN_MS 500
+#define DEADLETTER_RETRY_MAX_MS 30000
+#define NOT_IN_HEAP ((size_t)-1)
+
+enum job_state { JOB_QUEUED, JOB_SENDING, JOB_BACKOFF, JOB_DEADLETTERING, JOB_DEADLETTER_BACKOFF };
+
+struct job {
+    struct arb_pipeline *pipeline;
+    struct arb_entry *entry;
+    int part;
+    char *topic;
+    int32_t partition;
+    int64_t offset;
+    char *key, *value;
+    size_t key_len, value_len;
+    rd_kafka_headers_t *headers; /* the record's, or NULL */
+    enum job_state state;
+    struct arb_desk_transfer *transfer;
+    struct arb_delivery delivery;
+    bool built;
+    unsigned attempts, deadletter_attempts;
+    int64_t first_attempt_ns;
+    long last_status;
+    char last_error[128];
+    char reason[ARB_ERROR_MSG_MAX + 64]; /* why it is being dead-lettered */
+    int64_t due_ns;
+    size_t heap_index;
+    bool orphaned; /* its partition was dropped while Kafka had its dead letter */
+};
+
+struct arb_pipeline {
+    const struct arb_replay_conf *conf;
+    arb_committable_fn *on_committable;
+    void *opaque;
+
+    struct arb_ordering *ordering;
+    struct arb_desk_client *desk;
+    struct arb_retry_policy policy;
+    struct arb_rate rate;
+    uint64_t random_state;
+    int max_part;
+
+    struct job **heap; /* jobs waiting for a retry, by due_ns */
+    size_t nheap, heap_cap;
+
+    rd_kafka_t *deadletter;
+    rd_kafka_queue_t *deadletter_queue;
+    int wake[2]; /* the dead-letter queue writes here when it has reports */
+
+    atomic_bool desk_reachable;
+    atomic_uint_fast64_t delivered, retried, deadlettered, attempts, held, running;
+    struct arb_histogram duration;
+};
+
+static void send_job(struct arb_pipeline *pipeline, struct job *job);
+static void deadletter_job(struct arb_pipeline *pipeline, struct job *job);
+
+/* ---- small helpers ---- */
+
+static uint64_t next_random(struct arb_pipeline *pipeline)
+{
+    /* xorshift64*: jitter needs spread, not secrecy */
+    uint64_t x = pipeline->random_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    pipeline->random_state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static void describe_answer(const struct job *job, char *out, size_t size)
+{
+    if (job->last_status != 0)
+        snprintf(out, size, "HTTP %ld", job->last_status);
+    else
+        snprintf(out, size, "no answer: %s", job->last_error);
+}
+
+/* ---- the retry heap ---- */
+
+static bool heap_less(struct job **heap, size_t a, size_t b)
+{
+    return heap[a]->due_ns < heap[b]->due_ns;
+}
+
+static void heap_swap(struct job **heap, size_t a, size_t b)
+{
+    struct job *tmp = heap[a];
+    heap[a] = heap[b];
+    heap[b] = tmp;
+    heap[a]->heap_index = a;
+    heap[b]->heap_index = b;
+}
+
+static void heap_sift_up(struct job **heap, size_t i)
+{
+    while (i > 0 && heap_less(heap, i, (i - 1) / 2)) {
+        heap_swap(heap, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_sift_down(struct job **heap, size_t n, size_t i)
+{
+    for (;;) {
+        size_t least = i, left = 2 * i + 1, right = 2 * i + 2;
+        if (left < n && heap_less(heap, left, least))
+            least = left;
+        if (right < n && heap_less(heap, right, least))
+            least = right;
+        if (least == i)
+            return;
+        heap_swap(heap, i, least);
+        i = least;
+    }
+}
+
+static void heap_push(struct arb_pipeline *pipeline, struct job *job)
+{
+    if (pipeline->nheap == pipeline->heap_cap) {
+        pipeline->heap_cap = pipeline->heap_cap ? 2 * pipeline->heap_cap : 64;
+        pipeline->heap = arb_xrealloc(pipeline->heap, pipeline->heap_cap * sizeof(*pipeline->heap));
+    }
+    job->heap_index = pipeline->nheap;
+    pipeline->heap[pipeline->nheap++] = job;
+    heap_sift_up(pipeline->heap, job->heap_index);
+}
+
+static void heap_remove(struct arb_pipeline *pipeline, struct job *job)
+{
+    size_t i = job->heap_index, last = --pipeline->nheap;
+    if (i != last) {
+        heap_swap(pipeline->heap, i, last);
+        heap_sift_down(pipeline->heap, pipeline->nheap, i);
+        heap_sift_up(pipeline->heap, i);
+    }
+    job->heap_index = NOT_IN_HEAP;
+}
+
+static void schedule(struct arb_pipeline *pipeline, struct job *job, enum job_state state,
+                     int64_t delay_ms)
+{
+    job->state = state;
+    job->due_ns = arb_now_ns() + delay_ms * 1000000;
+    heap_push(pipeline, job);
+}
+
+/* ---- jobs ---- */
+
+static struct job *job_new(struct arb_pipeline *pipeline, int part,
+                           const rd_kafka_message_t *msg)
+{
+    rd_kafka_headers_t *headers = NULL;
+    struct job *job = arb_xcalloc(1, sizeof(*job));
+    job->pipeline = pipeline;
+    job->part = part;
+    job->topic = arb_xstrdup(rd_kafka_topic_name(msg->rkt));
+    job->partition = msg->partition;
+    job->offset = msg->offset;
+    job->key = arb_xstrndup(msg->key ? msg->key : "", msg->key ? msg->key_len : 0);
+    job->key_len = msg->key ? msg->key_len : 0;
+    job->value = arb_xstrndup(msg->payload ? msg->payload : "", msg->payload ? msg->len : 0);
+    job->value_len = msg->payload ? msg->len : 0;
+    if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        job->headers = rd_kafka_headers_copy(headers);
+    job->heap_index = NOT_IN_HEAP;
+    return job;
+}
+
+static void job_free(struct job *job)
+{
+    if (job == NULL)
+        return;
+    arb_delivery_clear(&job->delivery);
+    if (job->headers != NULL)
+        rd_kafka_headers_destroy(job->headers);
+    free(job->topic);
+    free(job->key);
+    free(job->value);
+    free(job);
+}
+
+/* The record reached the desk or the dead letter: its conversation and partition move on. */
+static void finish(struct arb_pipeline *pipeline, struct job *job)
+{
+    int64_t offset = arb_ordering_done(pipeline->ordering, job->entry);
+    int part = job->part;
+    job_free(job);
+    atomic_fetch_sub(&pipeline->held, 1);
+    if (offset >= 0 && pipeline->on_committable != NULL)
+        pipeline->on_committable(pipeline->opaque, part, offset);
+}
+
+/* free_data for the ordering: a job whose partition is dropped or abandoned. */
+static void forget_job(void *data)
+{
+    struct job *job = data;
+    struct arb_pipeline *pipeline = job->pipeline;
+
+    atomic_fetch_sub(&pipeline->held, 1);
+    if (job->heap_index != NOT_IN_HEAP)
+        heap_remove(pipeline, job);
+    if (job->state == JOB_SENDING) {
+        arb_desk_client_abort(pipeline->desk, job->transfer);
+        atomic_fetch_sub(&pipeline->running, 1);
+    }
+    if (job->state == JOB_DEADLETTERING) {
+        job->orphaned = true; /* freed by its delivery report */
+        return;
+    }
+    job_free(job);
+}
+
+/* ---- the desk ---- */
+
+static const char *record_header(const struct job *job, const char *name)
+{
+    const void *value = NULL;
+    size_t size = 0;
+    static char copy[64]; /* single-threaded: the loop thread only */
+    if (job->headers == NULL ||
+        rd_kafka_header_get_last(job->headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        value == NULL || size >= sizeof(copy))
+        return NULL;
+    memcpy(copy, value, size);
+    copy[size] = '\0';
+    return copy;
+}
+
+static void note_desk_answer(struct arb_pipeline *pipeline, long status)
+{
+    bool reachable = status != 0 && status < 500 && status != 429;
+    bool was = atomic_exchange(&pipeline->desk_reachable, reachable);
+    if (was && !reachable)
+        arb_log_kv(ARB_LOG_WARN, "desk failing", "url", pipeline->conf->desk.url, NULL);
+    else if (!was && reachable)
+        arb_log_kv(ARB_LOG_INFO, "desk answering again", "url", pipeline->conf->desk.url, NULL);
+}
+
+static void on_desk_done(void *opaque, const struct arb_desk_result *result)
+{
+    struct job *job = opaque;
+    struct arb_pipeline *pipeline = job->pipeline;
+    int64_t now = arb_now_ns();
+    char answer[160];
+
+    atomic_fetch_sub(&pipeline->running, 1);
+    arb_histogram_observe(&pipeline->duration, result->duration_ns);
+    note_desk_answer(pipeline, result->status);
+    job->transfer = NULL;
+    job->last_status = result->status;
+    snprintf(job->last_error, sizeof(job->last_error), "%s", result->error ? result->error : "");
+
+    struct arb_retry_decision decision = arb_retry_decide(
+        &pipeline->policy, result->status, job->attempts, (now - job->first_attempt_ns) / 1000000,
+        result->retry_after_ms, next_random(pipeline));
+    describe_answer(job, answer, sizeof(answer));
+    switch (decision.verdict) {
+    case ARB_VERDICT_DELIVERED:
+        atomic_fetch_add(&pipeline->delivered, 1);
+        finish(pipeline, job);
+        return;
+    case ARB_VERDICT_RETRY:
+        atomic_fetch_add(&pipeline->retried, 1);
+        arb_log_kv(ARB_LOG_DEBUG, "delivery will be retried", "answer", answer, NULL);
+        schedule(pipeline, job, JOB_BACKOFF, decision.delay_ms);
+        return;
+    case ARB_VERDICT_REJECTED:
+        snprintf(job->reason, sizeof(job->reason), "desk refused it (%s)", answer);
+        break;
+    case ARB_VERDICT_EXHAUSTED:
+        snprintf(job->reason, sizeof(job->reason), "gave up after %u attempts in %lld s (%s)",
+                 job->attempts, (long long)((now - job->first_attempt_ns) / 1000000000), answer);
+        break;
+    }
+    deadletter_job(pipeline, job);
+}
+
+static bool build(struct arb_pipeline *pipeline, struct job *job)
+{
+    struct arb_error err;
+    if (arb_delivery_build(&pipeline->conf->desk, job->value, job->value_len,
+                           record_header(job, "airudder-request-id"), &job->delivery,
+                           &err) != 0) {
+        snprintf(job->reason, sizeof(job->reason), "cannot build the delivery: %s", err.message);
+        return false;
+    }
+    job->built = true;
+    return true;
+}
+
+static void send_job(struct arb_pipeline *pipeline, struct job *job)
+{
+    const char *headers[ARB_DELIVERY_HEADERS_MAX];
+
+    if (!job->built && !build(pipeline, job)) {
+        deadletter_job(pipeline, job);
+        return;
+    }
+    if (job->attempts++ == 0)
+        job->first_attempt_ns = arb_now_ns();
+    for (size_t i = 0; i < job->delivery.nheaders; i++)
+        headers[i] = job->delivery.headers[i];
+    job->state = JOB_SENDING;
+    job->transfer = arb_desk_client_post(pipeline->desk, pipeline->conf->desk.url,
+                                         job->delivery.body, job->delivery.body_len, headers,
+                                         job->delivery.nheaders, on_desk_done, job);
+    atomic_fetch_add(&pipeline->running, 1);
+    atomic_fetch_add(&pipeline->attempts, 1);
+}
+
+/* ---- the dead letter ---- */
+
+static rd_kafka_headers_t *deadletter_headers(const struct job *job)
+{
+    char status[16], attempts[16], origin[ARB_TOPIC_MAX + 48];
+    rd_kafka_headers_t *headers =
+        job->headers ? rd_kafka_headers_copy(job->headers) : rd_kafka_headers_new(5);
+
+    snprintf(status, sizeof(status), "%ld", job->last_status);
+    snprintf(attempts, sizeof(attempts), "%u", job->attempts);
+    snprintf(origin, sizeof(origin), "%s/%d/%lld", job->topic, (int)job->partition,
+             (long long)job->offset);
+    rd_kafka_header_add(headers, "airudder-dlq-source", -1, "replay", -1);
+    rd_kafka_header_add(headers, "airudder-dlq-reason", -1, job->reason, -1);
+    rd_kafka_header_add(headers, "airudder-dlq-status", -1, status, -1);
+    rd_kafka_header_add(headers, "airudder-dlq-attempts", -1, attempts, -1);
+    rd_kafka_header_add(headers, "airudder-dlq-origin", -1, origin, -1);
+    return headers;
+}
+
+static int64_t deadletter_backoff_ms(const struct job *job)
+{
+    int64_t delay = DEADLETTER_RETRY_MIN_MS;
+    for (unsigned i = 1; i < job->deadletter_attempts && delay < DEADLETTER_RETRY_MAX_MS; i++)
+        delay *= 2;
+    return delay < DEADLETTER_RETRY_MAX_MS ? delay : DEADLETTER_RETRY_MAX_MS;
+}
+
+static void deadletter_job(struct arb_pipeline *pipeline, struct job *job)
+{
+    rd_kafka_headers_t *headers = deadletter_headers(job);
+    job->deadletter_attempts++;
+    job->state = JOB_DEADLETTERING;
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        pipeline->deadletter, RD_KAFKA_V_TOPIC(pipeline->conf->deadletter_topic),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(job->key, job->key_len),
+        RD_KAFKA_V_VALUE(job->value, job->value_len), RD_KAFKA_V_HEADERS(headers),
+        RD_KAFKA_V_OPAQUE(job), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    rd_kafka_headers_destroy(headers);
+    arb_log_kv(ARB_LOG_ERROR, "cannot write a dead letter; will try again", "error",
+               rd_kafka_err2str(err), NULL);
+    schedule(pipeline, job, JOB_DEADLETTER_BACKOFF, deadletter_backoff_ms(job));
+}
+
+static void on_deadletter_report(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    struct arb_pipeline *pipeline = opaque;
+    struct job *job = msg->_private;
+    char origin[ARB_TOPIC_MAX + 48];
+    (void)rk;
+
+    if (job->orphaned) {
+        job_free(job);
+        return;
+    }
+    if (msg->err) {
+        arb_log_kv(ARB_LOG_ERROR, "dead letter not acknowledged; will try again", "error",
+                   rd_kafka_err2str(msg->err), NULL);
+        schedule(pipeline, job, JOB_DEADLETTER_BACKOFF, deadletter_backoff_ms(job));
+        return;
+    }
+    snprintf(origin, sizeof(origin), "%s/%d/%lld", job->topic, (int)job->partition,
+             (long long)job->offset);
+    arb_log_kv(ARB_LOG_WARN, "record dead-lettered", "origin", origin, "reason", job->reason,
+               NULL);
+    atomic_fetch_add(&pipeline->deadlettered, 1);
+    finish(pipeline, job);
+}
+
+/* ---- the loop ---- */
+
+static bool may_start(struct arb_pipeline *pipeline, int64_t now)
+{
+    return arb_desk_client_running(pipeline->desk) <
+               (size_t)pipeline->conf->desk.max_in_flight &&
+           arb_rate_wait_ns(&pipeline->rate, now) == 0;
+}
+
+static void start(struct arb_pipeline *pipeline, struct job *job, int64_t now)
+{
+    arb_rate_take(&pipeline->rate, now);
+    send_job(pipeline, job);
+}
+
+/* Retries that are due first (they are the oldest of their conversations), then new jobs. */
+static void start_what_may_start(struct arb_pipeline *pipeline)
+{
+    int64_t now = arb_now_ns();
+    while (pipeline->nheap > 0 && pipeline->heap[0]->due_ns <= now) {
+        struct job *job = pipeline->heap[0];
+        if (job->state == JOB_DEADLETTER_BACKOFF) {
+            heap_remove(pipeline, job);
+            deadletter_job(pipeline, job);
+            continue;
+        }
+        if (!may_start(pipeline, now))
+            break;
+        heap_remove(pipeline, job);
+        start(pipeline, job, now);
+    }
+    while (may_start(pipeline, now)) {
+        struct arb_entry *entry = arb_ordering_next(pipeline->ordering);
+        if (entry == NULL)
+            break;
+        start(pipeline, arb_entry_data(entry), now);
+    }
+}
+
+/* How long the loop may sleep: until the next retry is due or a token is available. */
+static int wait_ms(struct arb_pipeline *pipeline, int timeout_ms)
+{
+    int64_t now = arb_now_ns(), wait = (int64_t)timeout_ms * 1000000;
+    if (pipeline->nheap > 0 && pipeline->heap[0]->due_ns - now < wait)
+        wait = pipeline->heap[0]->due_ns - now;
+    int64_t token = arb_rate_wait_ns(&pipeline->rate, now);
+    if (token > 0 && token < wait)
+        wait = token;
+    return wait <= 0 ? 0 : (int)((wait + 999999) / 1000000);
+}
+
+static void drain_wake_pipe(int fd)
+{
+    char buf[64];
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+}
+
+int arb_pipeline_run(struct arb_pipeline *pipeline, struct curl_waitfd *extra, unsigned nextra,
+                     int timeout_ms, struct arb_error *err)
+{
+    struct curl_waitfd fds[8];
+    if (nextra >= sizeof(fds) / sizeof(fds[0]))
+        return arb_error_set(err, ARB_E_INVALID, "too many descriptors to wait on");
+
+    start_what_may_start(pipeline);
+    memcpy(fds, extra, nextra * sizeof(*fds));
+    fds[nextra] = (struct curl_waitfd){.fd = pipeline->wake[0], .events = CURL_WAIT_POLLIN};
+    int ready = arb_desk_client_poll(pipeline->desk, fds, nextra + 1,
+                                     wait_ms(pipeline, timeout_ms), err);
+    if (ready < 0)
+        return -1;
+    memcpy(extra, fds, nextra * sizeof(*fds));
+    if (fds[nextra].revents)
+        drain_wake_pipe(pipeline->wake[0]);
+    rd_kafka_poll(pipeline->deadletter, 0);
+    start_what_may_start(pipeline);
+    return 0;
+}
+
+void arb_pipeline_add(struct arb_pipeline *pipeline, int part, const rd_kafka_message_t *msg)
+{
+    struct job *job = job_new(pipeline, part, msg);
+    job->entry = arb_ordering_add(pipeline->ordering, part, msg->offset, job->key, job);
+    if (part > pipeline->max_part)
+        pipeline->max_part = part;
+    atomic_fetch_add(&pipeline->held, 1);
+}
+
+void arb_pipeline_drop_partition(struct arb_pipeline *pipeline, int part)
+{
+    arb_ordering_drop_partition(pipeline->ordering, part, forget_job);
+}
+
+void arb_pipeline_abandon(struct arb_pipeline *pipeline)
+{
+    for (int part = 0; part <= pipeline->max_part; part++)
+        arb_pipeline_drop_partition(pipeline, part);
+}
+
+size_t arb_pipeline_pending(const struct arb_pipeline *pipeline, int part)
+{
+    return arb_ordering_pending(pipeline->ordering, part);
+}
+
+size_t arb_pipeline_total(const struct arb_pipeline *pipeline)
+{
+    return arb_ordering_total(pipeline->ordering);
+}
+
+bool arb_pipeline_desk_reachable(const struct arb_pipeline *pipeline)
+{
+    return atomic_load(&pipeline->desk_reachable);
+}
+
+/* ---- set-up ---- */
+
+static rd_kafka_conf_t *deadletter_conf(const struct arb_replay_conf *conf,
+                                        struct arb_conf_errors *errors)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof(timeout), "%d", conf->kafka.ack_timeout_ms);
+    const char *const defaults[] = {
+        "client.id", "airudder-replay",
+        "acks", "all",
+        "enable.idempotence", "true",
+        "compression.codec", "lz4",
+        "partitioner", "murmur2_random",
+        "message.timeout.ms", timeout,
+        "log.connection.close", "false",
+        NULL,
+    };
+    return arb_kafka_conf_build(&conf->kafka, conf->file, defaults, errors);
+}
+
+int arb_pipeline_check_conf(const struct arb_replay_conf *conf, struct arb_conf_errors *errors)
+{
+    rd_kafka_conf_t *kconf = deadletter_conf(conf, errors);
+    if (kconf == NULL)
+        return -1;
+    rd_kafka_conf_destroy(kconf);
+    return 0;
+}
+
+static int open_wake_pipe(int wake[2])
+{
+    if (pipe(wake) != 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(wake[i], F_SETFL, fcntl(wake[i], F_GETFL) | O_NONBLOCK);
+        fcntl(wake[i], F_SETFD, FD_CLOEXEC);
+    }
+    return 0;
+}
+
+static int start_deadletter_producer(struct arb_pipeline *pipeline,
+                                     struct arb_conf_errors *errors)
+{
+    char errstr[512];
+    rd_kafka_conf_t *kconf = deadletter_conf(pipeline->conf, errors);
+    if (kconf == NULL)
+        return -1;
+    rd_kafka_conf_set_opaque(kconf, pipeline);
+    rd_kafka_conf_set_dr_msg_cb(kconf, on_deadletter_report);
+    pipeline->deadletter = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
+    if (pipeline->deadletter == NULL) {
+        rd_kafka_conf_destroy(kconf);
+        arb_conf_errors_add(errors, pipeline->conf->file, 0, "kafka: %s", errstr);
+        return -1;
+    }
+    pipeline->deadletter_queue = rd_kafka_queue_get_main(pipeline->deadletter);
+    rd_kafka_queue_io_event_enable(pipeline->deadletter_queue, pipeline->wake[1], "1", 1);
+    return 0;
+}
+
+struct arb_pipeline *arb_pipeline_new(const struct arb_replay_conf *conf,
+                                      arb_committable_fn *on_committable, void *opaque,
+                                      struct arb_conf_errors *errors)
+{
+    struct arb_error err;
+    struct arb_pipeline *pipeline = arb_xcalloc(1, sizeof(*pipeline));
+
+    pipeline->conf = conf;
+    pipeline->on_committable = on_committable;
+    pipeline->opaque = opaque;
+    pipeline->wake[0] = pipeline->wake[1] = -1;
+    pipeline->ordering = arb_ordering_new();
+    pipeline->policy = (struct arb_retry_policy){
+        .base_ms = conf->desk.retry_base_ms,
+        .cap_ms = conf->desk.retry_cap_ms,
+        .max_total_ms = (int64_t)conf->desk.max_retry_s * 1000,
+    };
+    arb_rate_init(&pipeline->rate, conf->desk.rate_limit_rps, 0, arb_now_ns());
+    pipeline->random_state = (uint64_t)arb_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
+    atomic_init(&pipeline->desk_reachable, true);
+    arb_histogram_init(&pipeline->duration, arb_latency_bounds, arb_latency_nbounds);
+
+    if (open_wake_pipe(pipeline->wake) != 0) {
+        arb_conf_errors_add(errors, conf->file, 0, "cannot create a pipe: %s", strerror(errno));
+        goto fail;
+    }
+    pipeline->desk = arb_desk_client_new(&conf->desk, &err);
+    if (pipeline->desk == NULL) {
+        arb_conf_errors_add(errors, conf->file, 0, "desk: %s", err.message);
+        goto fail;
+    }
+    if (start_deadletter_producer(pipeline, errors) != 0)
+        goto fail;
+    return pipeline;
+fail:
+    arb_pipeline_destroy(pipeline, 0);
+    return NULL;
+}
+
+void arb_pipeline_destroy(struct arb_pipeline *pipeline, int timeout_ms)
+{
+    if (pipeline == NULL)
+        return;
+    if (pipeline->deadletter != NULL) {
+        rd_kafka_flush(pipeline->deadletter, timeout_ms);
+        rd_kafka_purge(pipeline->deadletter, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        arb_pipeline_abandon(pipeline); /* before the last reports: they may free orphans */
+        while (rd_kafka_outq_len(pipeline->deadletter) > 0)
+            rd_kafka_poll(pipeline->deadletter, 10);
+        rd_kafka_poll(pipeline->deadletter, 0);
+        rd_kafka_queue_destroy(pipeline->deadletter_queue);
+        rd_kafka_destroy(pipeline->deadletter);
+    }
+    arb_ordering_destroy(pipeline->ordering, forget_job);
+    arb_desk_client_destroy(pipeline->desk);
+    for (int i = 0; i < 2; i++)
+        if (pipeline->wake[i] >= 0)
+            close(pipeline->wake[i]);
+    free(pipeline->heap);
+    free(pipeline);
+}
+
+/* ---- metrics ---- */
+
+void arb_pipeline_metrics(const struct arb_pipeline *pipeline, struct arb_buf *out)
+{
+    static const char deliveries[] = "airudder_replay_deliveries_total";
+    static const char attempts[] = "airudder_replay_attempts_total";
+    static const char duration[] = "airudder_replay_delivery_duration_seconds";
+    static const char in_flight[] = "airudder_replay_deliveries_in_flight";
+    static const char held[] = "airudder_replay_records_held";
+
+    arb_metric_family(out, deliveries, "counter",
+                      "Delivery outcomes: ok (desk answered 2xx), retry (an attempt to be "
+                      "repeated), deadletter (written to the dead-letter topic).");
+    arb_metric_sample(out, deliveries, "result=\"ok\"", (double)atomic_load(&pipeline->delivered));
+    arb_metric_sample(out, deliveries, "result=\"retry\"", (double)atomic_load(&pipeline->retried));
+    arb_metric_sample(out, deliveries, "result=\"deadletter\"",
+                      (double)atomic_load(&pipeline->deadlettered));
+    arb_metric_family(out, attempts, "counter", "HTTP requests made to the desk.");
+    arb_metric_sample(out, attempts, NULL, (double)atomic_load(&pipeline->attempts));
+    arb_metric_family(out, duration, "histogram", "Duration of one request to the desk.");
+    arb_metric_histogram(out, duration, NULL, &pipeline->duration);
+    arb_metric_family(out, in_flight, "gauge", "Requests to the desk under way.");
+    arb_metric_sample(out, in_flight, NULL, (double)atomic_load(&pipeline->running));
+    arb_metric_family(out, held, "gauge",
+                      "Records consumed and not yet delivered or dead-lettered.");
+    arb_metric_sample(out, held, NULL, (double)atomic_load(&pipeline->held));
+}
