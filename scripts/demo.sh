@@ -1,8 +1,9 @@
 #!/bin/sh
 # demo.sh: the main job on one machine. Installs what is missing, builds, starts a local Kafka
-# broker and the bridge with the configuration files of conf/ (only the addresses changed to
-# free local ports), posts AIRudder's documented channel.message.sent event signed the
-# default way, and shows its seven records arriving in Kafka. Then it keeps everything running
+# broker, the bridge, the sample agent desk and the replay, with the configuration files of
+# conf/ (only the addresses changed to free local ports), posts AIRudder's documented
+# channel.message.sent event signed the default way, and shows its seven records arriving in
+# Kafka and then at the desk, in order, signature verified. Then it keeps everything running
 # until Ctrl-C, so you can post more (the command to do so is printed).
 #
 #   scripts/demo.sh            run it, stop with Ctrl-C
@@ -34,7 +35,9 @@ if $do_build; then
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 fi
-[ -x "$build/airudder-bridge" ] || die "no airudder-bridge in $build"
+for binary in airudder-bridge airudder-replay tests/desk/sample-desk; do
+    [ -x "$build/$binary" ] || die "no $binary in $build"
+done
 
 run=$(mktemp -d "${TMPDIR:-/tmp}/airudder-demo.XXXXXX")
 pids=
@@ -101,13 +104,42 @@ count=$(kcat -b "$bootstrap" -C -t airudder.messages -o beginning -e -q -f 'x\n'
 [ "$count" -eq 7 ] || die "expected 7 records, found $count"
 echo "7 records, in order, one partition."
 
+say "the sample agent desk and airudder-replay (conf/airudder-replay.conf)"
+desk_port=$(free_port)
+admin_port=$(free_port)
+DESK_SIGN_SECRET=${DESK_SIGN_SECRET:-demo-desk-secret}
+export DESK_SIGN_SECRET
+"$build/tests/desk/sample-desk" --listen "127.0.0.1:$desk_port" --out "$run/desk.out" 2>"$run/desk.log" &
+pids="$pids $!"
+wait_http "http://127.0.0.1:$desk_port/healthz"
+sed -e "s/127.0.0.1:9092/$bootstrap/" -e "s/127.0.0.1:9000/127.0.0.1:$desk_port/" \
+    -e "s/127.0.0.1:8081/127.0.0.1:$admin_port/" -e 's/format = "json"/format = "text"/' \
+    "$root/conf/airudder-replay.conf" >"$run/airudder-replay.conf"
+"$build/airudder-replay" -t -c "$run/airudder-replay.conf"
+"$build/airudder-replay" -c "$run/airudder-replay.conf" 2>"$run/replay.log" &
+pids="$pids $!"
+i=0
+until [ "$(wc -l <"$run/desk.out" 2>/dev/null || echo 0)" -ge 7 ]; do
+    i=$((i + 1)); [ $i -lt 600 ] || die "the desk did not get the seven messages (see $run/replay.log)"
+    sleep 0.1
+done
+echo "the desk received (one AIRudder event per message, X-AIRudder-Sign verified):"
+jq -r '[.idempotency_key, .signature_ok, .event.call_id, .event.messages[0].sender_type, .event.messages[0].content.type, .event.messages[0].msg_id] | @tsv' "$run/desk.out" |
+    awk 'BEGIN { print "idempotency key\t\t\t\tsigned\tcall_id\t\t\t\t\tsender content msg_id" } { print }'
+want=$(jq -c '[.messages[].msg_id]' "$event")
+got=$(jq -s -c '[.[].event.messages[0].msg_id]' "$run/desk.out")
+[ "$want" = "$got" ] || die "the desk got the messages out of order: $got"
+echo "7 messages at the desk, in order."
+
 if $once; then
     say "done (--once): stopping"
     exit 0
 fi
-say "running: bridge http://127.0.0.1:$bridge_port/v1/events, Kafka $bootstrap"
+say "running: bridge http://127.0.0.1:$bridge_port/v1/events, Kafka $bootstrap, desk http://127.0.0.1:$desk_port/events"
 echo "post again:   AIRUDDER_SIGN_SECRET=$AIRUDDER_SIGN_SECRET sh -c '$post'"
 echo "read Kafka:   kcat -b $bootstrap -C -t airudder.messages -J"
-echo "bridge log:   $run/bridge.log"
+echo "desk record:  tail -f $run/desk.out"
+echo "replay:       http://127.0.0.1:$admin_port/metrics"
+echo "logs:         $run/bridge.log $run/replay.log"
 echo "Ctrl-C stops everything."
 while :; do sleep 3600; done

@@ -287,3 +287,133 @@ arb__cleanup() {
 trap 'arb__cleanup $?' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# ---- the product: a bridge, a sample desk and a replay, each with a generated config ----
+
+ARB_SIGN_SECRET=${ARB_SIGN_SECRET:-bridge-secret-$(arb_unique s)}
+DESK_SIGN_SECRET=${DESK_SIGN_SECRET:-desk-secret-$(arb_unique s)}
+export ARB_SIGN_SECRET DESK_SIGN_SECRET
+
+# arb_wait_ready URL [TIMEOUT_S]: wait until URL (a /readyz) answers 200.
+arb_wait_ready() {
+    arb__deadline=$(($(arb__now) + ${2:-30}))
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1")" = 200 ]; do
+        [ "$(arb__now)" -lt "$arb__deadline" ] ||
+            arb_fail "arb_wait_ready: $1 not ready within ${2:-30} s"
+        sleep 0.1
+    done
+}
+
+# arb_start_bridge TOPIC DEADLETTER: start airudder-bridge as "bridge" on a free port, every
+# event routed to TOPIC, signed with $ARB_SIGN_SECRET; sets ARB_BRIDGE_URL (the events URL)
+# and returns once it is ready.
+arb_start_bridge() {
+    arb__port=$(arb_free_port)
+    cat >"$ARB_TMPDIR/bridge.conf" <<CONF
+http = { listen = "127.0.0.1:$arb__port"; };
+signature = { secrets = [ "\${ARB_SIGN_SECRET}" ]; };
+kafka = { bootstrap = "$(arb_bootstrap)"; ack_timeout_ms = 10000; };
+routes = ( { event = "*"; topic = "$1"; } );
+deadletter = { topic = "$2"; };
+log = { level = "info"; format = "text"; };
+CONF
+    arb_bg bridge "$ARB_BUILD_DIR/airudder-bridge" -c "$ARB_TMPDIR/bridge.conf"
+    ARB_BRIDGE_URL=http://127.0.0.1:$arb__port/v1/events
+    arb_wait_ready "http://127.0.0.1:$arb__port/readyz"
+}
+
+# arb_start_desk NAME [SAMPLE-DESK OPTION...]: start the sample desk as NAME on a free port,
+# recording accepted events to $(arb_tmpdir)/NAME.out; sets ARB_DESK_URL and ARB_DESK_PORT.
+arb_start_desk() {
+    arb__name=$1
+    shift
+    ARB_DESK_PORT=$(arb_free_port)
+    arb_bg "$arb__name" "$ARB_BUILD_DIR/tests/desk/sample-desk" --listen "127.0.0.1:$ARB_DESK_PORT" \
+        --out "$ARB_TMPDIR/$arb__name.out" "$@"
+    ARB_DESK_URL=http://127.0.0.1:$ARB_DESK_PORT/events
+    arb_wait_http "http://127.0.0.1:$ARB_DESK_PORT/healthz"
+}
+
+# arb_replay_conf FILE TOPIC DEADLETTER GROUP [LINE...]: write a replay config delivering
+# TOPIC to $ARB_DESK_URL (signed with $DESK_SIGN_SECRET); each LINE is added to the desk
+# group (e.g. "max_retry_s = 5;"), $ARB_REPLAY_SETTINGS to the replay group (e.g.
+# "max_buffered = 16;") and $ARB_KAFKA_PROPERTIES to kafka.properties (e.g.
+# "session_timeout_ms = 6000;"). ARB_ADMIN_URL gets the admin endpoint's base URL.
+arb_replay_conf() {
+    arb__file=$1 arb__topic=$2 arb__dlq=$3 arb__group=$4
+    shift 4
+    arb__admin=$(arb_free_port)
+    export ARB_ADMIN_URL="http://127.0.0.1:$arb__admin"
+    {
+        printf 'kafka = { bootstrap = "%s"; properties = { %s }; };\n' "$(arb_bootstrap)" \
+            "${ARB_KAFKA_PROPERTIES:-}"
+        printf 'replay = { group = "%s"; topics = [ "%s" ]; admin_listen = "127.0.0.1:%s"; %s };\n' \
+            "$arb__group" "$arb__topic" "$arb__admin" "${ARB_REPLAY_SETTINGS:-}"
+        # shellcheck disable=SC2016 # ${DESK_SIGN_SECRET} is for the config loader to expand
+        printf 'desk = { url = "%s"; signature = { secrets = [ "${DESK_SIGN_SECRET}" ]; };\n' \
+            "$ARB_DESK_URL"
+        for arb__line in "$@"; do printf '  %s\n' "$arb__line"; done
+        printf '};\ndeadletter = { topic = "%s"; };\n' "$arb__dlq"
+        printf 'log = { level = "info"; format = "text"; };\n'
+    } >"$arb__file"
+}
+
+# arb_event CALL_ID COUNT FILE: write an event of conversation CALL_ID with COUNT messages,
+# taken in turn from the documented example, their msg_id set to CALL_ID-<i>.
+arb_event() {
+    jq -c --arg call "$1" --argjson n "$2" \
+        '.call_id = $call | .messages = [range($n) as $i | .messages[$i % 7] | .msg_id = "\($call)-\($i)"]' \
+        "$ARB_SOURCE_DIR/tests/fixtures/channel.message.sent.json" >"$3" ||
+        arb_fail "arb_event: cannot write $3"
+}
+
+# arb_post FILE: POST FILE to $ARB_BRIDGE_URL signed with $ARB_SIGN_SECRET; fail unless 200.
+arb_post() {
+    arb__code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+        -H "X-AIRudder-Sign: $(arb_sign "$1" "$ARB_SIGN_SECRET")" --data-binary "@$1" \
+        "$ARB_BRIDGE_URL") || true
+    [ "$arb__code" = 200 ] || arb_fail "arb_post: $1 answered $arb__code"
+}
+
+# arb_lines FILE: print how many lines FILE has (0 when it does not exist yet).
+arb_lines() {
+    if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
+}
+
+# arb_wait_lines FILE COUNT [TIMEOUT_S]: wait until FILE has at least COUNT lines.
+arb_wait_lines() {
+    arb__deadline=$(($(arb__now) + ${3:-60}))
+    while [ "$(arb_lines "$1")" -lt "$2" ]; do
+        [ "$(arb__now)" -lt "$arb__deadline" ] ||
+            arb_fail "arb_wait_lines: $(arb_lines "$1") of $2 lines in $1 after ${3:-60} s"
+        sleep 0.1
+    done
+}
+
+# arb_metric URL NAME_AND_LABELS: print the value of one sample of a /metrics page (0 when
+# absent), e.g. arb_metric "$ARB_ADMIN_URL/metrics" 'airudder_replay_deliveries_total{result="ok"}'.
+arb_metric() {
+    curl -s "$1" | awk -v name="$2" '$1 == name { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# arb_jq_header NAME: print a jq filter giving the (last) value of header NAME of a kcat -J
+# record, e.g. printf '%s' "$record" | jq -r "$(arb_jq_header airudder-dlq-reason)".
+arb_jq_header() {
+    # shellcheck disable=SC2016 # $h is jq's variable
+    printf '.headers as $h | [range(0; $h | length; 2) | select($h[.] == "%s") | $h[. + 1]] | last' "$1"
+}
+
+# arb_group_offsets GROUP: print the offsets GROUP committed on the shared broker, one
+# "TOPIC PARTITION OFFSET" line per partition, sorted.
+arb_group_offsets() {
+    "$ARB_KAFKA_SH" group-offsets "$ARB_KAFKA_DIR" "$1" 2>"$ARB_TMPDIR/.group-offsets.err" ||
+        arb_fail "arb_group_offsets: $(cat "$ARB_TMPDIR/.group-offsets.err")"
+}
+
+# arb_as_dry_run: turn kcat -J lines (stdin) into airudder-replay --dry-run lines (stdout),
+# keys sorted, so the two can be compared as text.
+arb_as_dry_run() {
+    jq -c -S '{topic, partition, offset, timestamp: .ts, key,
+               headers: ((.headers // []) as $h | [range(0; $h | length; 2) | {key: $h[.], value: $h[. + 1]}] | from_entries),
+               value: (.payload | fromjson? // .)}'
+}

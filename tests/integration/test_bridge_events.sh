@@ -120,8 +120,8 @@ arb_assert_eq "$(cat "$tmp/notjson.json")" "$(jq -r '.[0].payload' "$tmp/letters
 arb_assert_eq "$(cat "$tmp/schema.json")" "$(jq -r '.[1].payload' "$tmp/letters.json")" "dead letter 2 is the raw body"
 arb_assert_eq null "$(jq -c '.[0].key' "$tmp/letters.json")" "dead letter 1 has no call_id to key by"
 arb_assert_eq '"66b4d7507d5a6618497600326f7b064b"' "$(jq -c '.[1].key' "$tmp/letters.json")" "dead letter 2 keyed by call_id"
-arb_assert_eq '"bridge"' "$(jq -c '.[1].headers as $h | [range(0; $h | length; 2) | select($h[.] == "airudder-dlq-source") | $h[. + 1]][0]' "$tmp/letters.json")" "dead letter source header"
-arb_assert_eq '"messages[2].content: expected object, got integer"' "$(jq -c '.[1].headers as $h | [range(0; $h | length; 2) | select($h[.] == "airudder-dlq-reason") | $h[. + 1]][0]' "$tmp/letters.json")" "dead letter reason header"
+arb_assert_eq '"bridge"' "$(jq -c ".[1] | $(arb_jq_header airudder-dlq-source)" "$tmp/letters.json")" "dead letter source header"
+arb_assert_eq '"messages[2].content: expected object, got integer"' "$(jq -c ".[1] | $(arb_jq_header airudder-dlq-reason)" "$tmp/letters.json")" "dead letter reason header"
 
 # 5. Everything refused before Kafka: 404, 405 (with Allow), 415, 413 (declared and chunked).
 code=$(curl -s -o "$tmp/nf.body" -w '%{http_code}' "$url/nope")

@@ -8,6 +8,8 @@
 #   kafka.sh stop DIR                            SIGTERM, SIGKILL after 30 s; ok if not running
 #   kafka.sh create-topic DIR TOPIC PARTITIONS   create a topic unless it exists, wait for leaders
 #   kafka.sh bootstrap DIR                       print the bootstrap address, 127.0.0.1:PORT
+#   kafka.sh group-offsets DIR GROUP             print "TOPIC PARTITION OFFSET" lines: the
+#                                                offsets GROUP committed, sorted ("-" = none)
 #
 # DIR holds server.properties, log4j2.properties, tools-log4j2.properties, port,
 # controller-port, data/ (the log dir), pid, broker.log and bootstrap. A second `start DIR`
@@ -31,7 +33,7 @@ die() {
     exit 1
 }
 usage() {
-    sed -n '6,10s/^# *//p' "$0" >&2
+    sed -n '6,12s/^# *//p' "$0" >&2
     exit 2
 }
 
@@ -378,6 +380,19 @@ cmd_create_topic() {
     ensure_topic "$2" "$3"
 }
 
+cmd_group_offsets() {
+    [ $# -eq 2 ] || usage
+    set_dir "$1"
+    broker_pid >/dev/null || die "no broker running in $dir"
+    [ -f "$dir/tools-log4j2.properties" ] || write_tools_log4j
+    fetch
+    out=$(kafka_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+        --bootstrap-server "127.0.0.1:$(cat "$dir/port")" --describe --offsets --group "$2" 2>&1) ||
+        die "cannot describe group $2: $out"
+    # Columns: GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+    printf '%s\n' "$out" | awk -v g="$2" '$1 == g && $3 ~ /^[0-9]+$/ { print $2, $3, $4 }' | sort
+}
+
 cmd_bootstrap() {
     [ $# -eq 1 ] || usage
     set_dir "$1"
@@ -405,5 +420,6 @@ stop)
     ;;
 create-topic) cmd_create_topic "$@" ;;
 bootstrap) cmd_bootstrap "$@" ;;
+group-offsets) cmd_group_offsets "$@" ;;
 *) usage ;;
 esac
