@@ -481,13 +481,15 @@ int arb_pipeline_run(struct arb_pipeline *pipeline, struct curl_waitfd *extra, u
         return arb_error_set(err, ARB_E_INVALID, "too many descriptors to wait on");
 
     start_what_may_start(pipeline);
-    memcpy(fds, extra, nextra * sizeof(*fds));
+    if (nextra > 0)
+        memcpy(fds, extra, nextra * sizeof(*fds));
     fds[nextra] = (struct curl_waitfd){.fd = pipeline->wake[0], .events = CURL_WAIT_POLLIN};
     int ready = arb_desk_client_poll(pipeline->desk, fds, nextra + 1,
                                      wait_ms(pipeline, timeout_ms), err);
     if (ready < 0)
         return -1;
-    memcpy(extra, fds, nextra * sizeof(*fds));
+    if (nextra > 0)
+        memcpy(extra, fds, nextra * sizeof(*fds));
     if (fds[nextra].revents)
         drain_wake_pipe(pipeline->wake[0]);
     rd_kafka_poll(pipeline->deadletter, 0);

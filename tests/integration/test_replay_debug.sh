@@ -80,7 +80,7 @@ dry window --from "$t1" --until "$t2"
 expect window '.timestamp >= '"$t1"' and .timestamp <= '"$t2"
 arb_assert_eq '["b1-0","b1-1","b2-0","b2-1","b2-2"]' "$(jq -s -c '[.[].headers["airudder-msg-id"]] | sort' "$tmp/window.out")" "the window holds batch b"
 
-dry rfc3339 --from "$(date -u -d "@$((t1 / 1000)).$((t1 % 1000))" +%Y-%m-%dT%H:%M:%S.%3NZ)" --until "$t2"
+dry rfc3339 --from "$(date -u -d "@$((t1 / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf '%03d' $((t1 % 1000)))Z" --until "$t2"
 cmp -s "$tmp/window.out" "$tmp/rfc3339.out" || arb_fail "RFC 3339 and epoch ms give different windows"
 echo "ok: RFC 3339 time and epoch ms agree"
 
