@@ -81,7 +81,7 @@ struct arb_replay_section {
     char **topics; /* names, or one "^regex" */
     size_t ntopics;
     char *admin_listen; /* host:port, "" = no admin endpoint */
-    int max_buffered;   /* records held per partition before it is paused */
+    int max_buffered;   /* records held at most; see service.c for the flow control */
 };
 
 struct arb_replay_conf {

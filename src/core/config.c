@@ -1052,8 +1052,9 @@ static const struct conf_key replay_keys[] = {
                "topics to consume: names, or one regex starting with '^'"),
     STRING_KEY("replay.admin_listen", R, replay.admin_listen, "127.0.0.1:8081",
                check_listen_or_empty, "address of /healthz, /readyz, /metrics; \"\" = none"),
-    INT_KEY("replay.max_buffered", R, replay.max_buffered, 1000, 16, 100000,
-            "records held per partition at most; beyond, the partition is paused"),
+    INT_KEY("replay.max_buffered", R, replay.max_buffered, 5000, 16, 1000000,
+            "records held in memory at most; when full, no more are taken, and after 2 s "
+            "the partitions filling it are paused"),
     REQUIRED_STRING_KEY("desk.url", R, desk.url, check_url,
                         "the desk's webhook URL, http:// or https://"),
     ENUM_KEY("desk.format", R, desk.format, "event", parse_desk_format, "event, record",

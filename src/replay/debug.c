@@ -466,9 +466,6 @@ static void take(struct debug *dbg, int i, const rd_kafka_message_t *msg)
     json_decref(value);
     if (range->next >= range->end)
         finish_range(dbg, range);
-    else if (!dbg->opts->dry_run && !range->paused &&
-             arb_pipeline_pending(dbg->pipeline, i) >= (size_t)dbg->conf->replay.max_buffered)
-        set_paused(dbg, range, true);
     show_progress(dbg, msg, false);
 }
 
@@ -493,14 +490,11 @@ static void on_message(struct debug *dbg, const rd_kafka_message_t *msg)
     take(dbg, i, msg);
 }
 
-static void resume_drained(struct debug *dbg)
+/* Delivering: hold at most replay.max_buffered records (the rest waits in Kafka). */
+static bool buffer_full(const struct debug *dbg)
 {
-    for (int i = 0; i < dbg->nranges; i++) {
-        struct range *range = &dbg->ranges[i];
-        if (range->paused && !range->done &&
-            arb_pipeline_pending(dbg->pipeline, i) <= (size_t)dbg->conf->replay.max_buffered / 2)
-            set_paused(dbg, range, false);
-    }
+    return dbg->pipeline != NULL &&
+           arb_pipeline_total(dbg->pipeline) >= (size_t)dbg->conf->replay.max_buffered;
 }
 
 static int read_all(struct debug *dbg, volatile sig_atomic_t *stop)
@@ -511,14 +505,15 @@ static int read_all(struct debug *dbg, volatile sig_atomic_t *stop)
         bool delivering = dbg->pipeline != NULL && arb_pipeline_total(dbg->pipeline) > 0;
         if (!reading && !delivering)
             break;
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(dbg->rk, delivering ? 0 : 100);
+        rd_kafka_message_t *msg =
+            reading && !buffer_full(dbg) ? rd_kafka_consumer_poll(dbg->rk, delivering ? 0 : 100)
+                                         : NULL;
         if (msg != NULL) {
             on_message(dbg, msg);
             rd_kafka_message_destroy(msg);
         }
         if (dbg->pipeline == NULL)
             continue;
-        resume_drained(dbg);
         if (arb_pipeline_run(dbg->pipeline, NULL, 0, msg != NULL ? 0 : 10, &err) != 0) {
             arb_log_kv(ARB_LOG_ERROR, "delivery loop failed", "error", err.message, NULL);
             return -1;

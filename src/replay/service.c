@@ -5,8 +5,14 @@
  * consumer's queue gets records (librdkafka writes to a pipe then). Offsets are stored with
  * enable.auto.offset.store=false semantics: only the pipeline's committable offsets, which
  * never pass an unfinished record; auto-commit sends them every second, and a stop commits
- * synchronously. A partition holding replay.max_buffered records is paused (the consumer
- * stays in its group, polling) and resumed when half of them are done. */
+ * synchronously.
+ *
+ * Flow control: while replay.max_buffered records are held, no more are taken (librdkafka's
+ * bounded prefetch queue waits). Pausing is kept for real stalls, because a resumed
+ * partition needs most of a second to fetch again: when the buffer stays full for
+ * STALL_NS, the partitions holding more than their share are paused, so the others go on
+ * and the consumer keeps polling (and stays in its group however long the desk is down);
+ * each is resumed when it has drained to half its share. */
 #include "service.h"
 #include "admin.h"
 #include "kafka.h"
@@ -28,6 +34,7 @@
 #define CONSUME_BATCH 1000         /* records taken per loop turn at most */
 #define LOOP_WAIT_MS 100           /* longest sleep: bounds how late a missed wake-up is seen */
 #define LAG_INTERVAL_NS 1000000000 /* how often the lag gauges are refreshed */
+#define STALL_NS 2000000000        /* a buffer full this long is a stall: pause */
 
 struct part {
     char *topic;
@@ -45,7 +52,8 @@ struct service {
     struct arb_admin *admin;
     struct part *parts;
     int nparts;
-    size_t resume_below;
+    int64_t full_since; /* when the buffer became full, 0 while it is not */
+    bool stalled;       /* full for STALL_NS: partitions reaching their share are paused */
 
     atomic_bool joined, fatal;
     atomic_int paused;
@@ -97,11 +105,51 @@ static void pause_all(struct service *svc)
             set_paused(svc, i, true);
 }
 
+/* A partition's share of the buffer. */
+static size_t share(const struct service *svc)
+{
+    int assigned = 0;
+    for (int i = 0; i < svc->nparts; i++)
+        assigned += svc->parts[i].assigned;
+    return (size_t)svc->conf->replay.max_buffered / (size_t)(assigned > 0 ? assigned : 1);
+}
+
+static bool buffer_full(const struct service *svc)
+{
+    return arb_pipeline_total(svc->pipeline) >= (size_t)svc->conf->replay.max_buffered;
+}
+
+static void pause_if_over_share(struct service *svc, int i)
+{
+    if (svc->parts[i].assigned && !svc->parts[i].paused &&
+        arb_pipeline_pending(svc->pipeline, i) >= share(svc))
+        set_paused(svc, i, true);
+}
+
+/* The buffer has been full for STALL_NS: pause the partitions that fill it, and from now
+ * on any that reaches its share (take), until the buffer is no longer full. */
+static void pause_if_stalled(struct service *svc)
+{
+    int64_t now = arb_now_ns();
+    if (!buffer_full(svc)) {
+        svc->full_since = 0;
+        svc->stalled = false;
+        return;
+    }
+    if (svc->full_since == 0)
+        svc->full_since = now;
+    if (now - svc->full_since < STALL_NS)
+        return;
+    svc->stalled = true;
+    for (int i = 0; i < svc->nparts; i++)
+        pause_if_over_share(svc, i);
+}
+
 static void resume_drained(struct service *svc)
 {
     for (int i = 0; i < svc->nparts; i++)
         if (svc->parts[i].assigned && svc->parts[i].paused &&
-            arb_pipeline_pending(svc->pipeline, i) <= svc->resume_below)
+            arb_pipeline_pending(svc->pipeline, i) <= share(svc) / 2)
             set_paused(svc, i, false);
 }
 
@@ -212,16 +260,18 @@ static void take(struct service *svc, rd_kafka_message_t *msg)
     if (i < 0 || !svc->parts[i].assigned)
         return; /* a straggler of a revoked partition */
     arb_pipeline_add(svc->pipeline, i, msg);
-    if (!svc->parts[i].paused &&
-        arb_pipeline_pending(svc->pipeline, i) >= (size_t)svc->conf->replay.max_buffered)
-        set_paused(svc, i, true);
+    if (svc->stalled)
+        pause_if_over_share(svc, i);
 }
 
-/* Poll the consumer (which also serves rebalances); when stopping, records still returned
- * are not taken: their offsets are not stored, so a restart reads them again. */
+/* Poll the consumer (which also serves rebalances) unless the buffer is full and nothing is
+ * paused yet; when stopping, records still returned are not taken: their offsets are not
+ * stored, so a restart reads them again. */
 static void consume(struct service *svc, bool stopping)
 {
     for (int n = 0; n < CONSUME_BATCH; n++) {
+        if (!stopping && buffer_full(svc) && atomic_load(&svc->paused) == 0)
+            return;
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(svc->consumer, 0);
         if (msg == NULL)
             return;
@@ -304,7 +354,11 @@ static rd_kafka_conf_t *consumer_conf(const struct arb_replay_conf *conf,
         "auto.commit.interval.ms", "1000",
         "enable.auto.offset.store", "false",
         "auto.offset.reset", "earliest",
-        "queued.max.messages.kbytes", "16384",
+        /* Memory: at most ~8 MB prefetched, fetched 2 MB (512 KB a partition) at a time;
+         * librdkafka's defaults (64 MB queue, 50 MB fetches) would dominate the RSS. */
+        "queued.max.messages.kbytes", "8192",
+        "fetch.max.bytes", "2097152",
+        "max.partition.fetch.bytes", "524288",
         "log.connection.close", "false",
         NULL,
     };
@@ -371,7 +425,6 @@ static struct service *service_new(const struct arb_replay_conf *conf,
     struct service *svc = arb_xcalloc(1, sizeof(*svc));
     svc->conf = conf;
     svc->wake[0] = svc->wake[1] = -1;
-    svc->resume_below = (size_t)conf->replay.max_buffered / 2;
     pthread_mutex_init(&svc->lag_lock, NULL);
     arb_buf_init(&svc->lag_metrics);
 
@@ -427,6 +480,7 @@ static int turn(struct service *svc, bool stopping)
     struct curl_waitfd wake = {.fd = svc->wake[0], .events = CURL_WAIT_POLLIN};
 
     consume(svc, stopping);
+    pause_if_stalled(svc);
     resume_drained(svc);
     if (arb_pipeline_run(svc->pipeline, &wake, 1, LOOP_WAIT_MS, &err) != 0) {
         arb_log_kv(ARB_LOG_ERROR, "delivery loop failed", "error", err.message, NULL);

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The desk is down (not even listening) for longer than the consumer group's session
-# timeout: the replay keeps polling (its partitions paused or its requests retried, never
-# blocked), stays in its group (no rebalance), says so on /readyz, and delivers everything,
-# in order and once, when the desk comes back.
+# timeout: the replay keeps polling (its buffer full, the partitions filling it paused, its
+# requests retried, never blocked), stays in its group (no rebalance), says so on /readyz,
+# and delivers everything, in order and once, when the desk comes back.
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "${ARB_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
@@ -17,6 +17,7 @@ arb_start_bridge "$messages" "$deadletter"
 arb_start_desk desk
 # A short session so that "longer than the session timeout" fits in a test.
 ARB_KAFKA_PROPERTIES="session_timeout_ms = $((session_s * 1000)); heartbeat_interval_ms = 1000;"
+ARB_REPLAY_SETTINGS="max_buffered = 16;" # 80 records: the buffer fills up
 arb_replay_conf "$tmp/replay.conf" "$messages" "$deadletter" "$group" \
     "max_retry_s = 600;" "retry_base_ms = 100;" "retry_cap_ms = 1000;" "timeout_ms = 1000;"
 
@@ -25,8 +26,9 @@ arb_wait_ready "$ARB_ADMIN_URL/readyz" 30
 
 kill -USR1 "$(arb_pid desk)" # the desk stops listening
 sleep 1
-for c in a b c; do
-    arb_event "down-$c" 3 "$tmp/down-$c.json"
+conversations="a b c d e f g h i j k l m n o p q r s t"
+for c in $conversations; do
+    arb_event "down-$c" 4 "$tmp/down-$c.json"
     arb_post "$tmp/down-$c.json"
 done
 sleep $((2 * session_s))
@@ -37,14 +39,22 @@ arb_assert_eq 0 "$(arb_lines "$tmp/desk.out")" "nothing delivered while the desk
 retries=$(arb_metric "$ARB_ADMIN_URL/metrics" 'airudder_replay_deliveries_total{result="retry"}')
 [ "$retries" -gt 3 ] || arb_fail "only $retries retries while the desk was down"
 echo "ok: $retries retries while the desk was down"
+paused=$(arb_metric "$ARB_ADMIN_URL/metrics" airudder_replay_paused_partitions)
+[ "$paused" -gt 0 ] || arb_fail "the full buffer did not pause any partition"
+held=$(arb_metric "$ARB_ADMIN_URL/metrics" airudder_replay_records_held)
+# max_buffered, plus what librdkafka had fetched for a partition before it was paused.
+if [ "$held" -lt 16 ] || [ "$held" -gt 40 ]; then
+    arb_fail "$held of 80 records held with max_buffered = 16"
+fi
+echo "ok: buffer full ($held of 80 held), $paused partitions paused"
 
 kill -USR2 "$(arb_pid desk)" # and comes back
-arb_wait_lines "$tmp/desk.out" 9 60
+arb_wait_lines "$tmp/desk.out" 80 60
 sleep 0.5
-arb_assert_eq 9 "$(arb_lines "$tmp/desk.out")" "nine deliveries once the desk is back"
-arb_assert_eq 9 "$(jq -r .idempotency_key "$tmp/desk.out" | sort -u | wc -l)" "each record once"
-for c in a b c; do
-    arb_assert_eq "[\"down-$c-0\",\"down-$c-1\",\"down-$c-2\"]" \
+arb_assert_eq 80 "$(arb_lines "$tmp/desk.out")" "80 deliveries once the desk is back"
+arb_assert_eq 80 "$(jq -r .idempotency_key "$tmp/desk.out" | sort -u | wc -l)" "each record once"
+for c in $conversations; do
+    arb_assert_eq "[\"down-$c-0\",\"down-$c-1\",\"down-$c-2\",\"down-$c-3\"]" \
         "$(jq -s -c --arg call "down-$c" '[.[] | select(.event.call_id == $call) | .event.messages[0].msg_id]' "$tmp/desk.out")" \
         "conversation $c in order"
 done

@@ -170,7 +170,7 @@ static void test_minimal_replay(void **state)
     assert_int_equal(conf->replay.ntopics, 1);
     assert_string_equal(conf->replay.topics[0], "airudder.messages");
     assert_string_equal(conf->replay.admin_listen, "127.0.0.1:8081");
-    assert_int_equal(conf->replay.max_buffered, 1000);
+    assert_int_equal(conf->replay.max_buffered, 5000);
     assert_string_equal(conf->desk.url, "http://127.0.0.1:9000/events");
     assert_int_equal(conf->desk.format, ARB_DESK_EVENT);
     assert_signature_defaults(&conf->desk.signature);
