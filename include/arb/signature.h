@@ -24,6 +24,7 @@ struct arb_secret {
     char *id;     /* key id matched against key_header; NULL when not named */
     char *value;  /* the secret bytes; never logged */
     size_t len;
+    void *mac;    /* an HMAC context keyed with it (arb_signature_prepare), or NULL */
 };
 
 struct arb_signature_conf {
@@ -49,6 +50,12 @@ int arb_signature_verify(const struct arb_signature_conf *conf, const char *sig,
  * out_size must be at least strlen(prefix) + ARB_SIG_TEXT_MAX. */
 int arb_signature_sign(const struct arb_signature_conf *conf, const void *body, size_t len,
                        char *out, size_t out_size, struct arb_error *err);
+
+/* Key an HMAC context per secret once, so that verify and sign skip OpenSSL's per-call
+ * algorithm lookup and key schedule (a quarter of the cost on a 5 KB body). Optional:
+ * unprepared, they compute one-shot; the results are the same. Prepared contexts are only
+ * read afterwards, so a prepared conf may be used from several threads. */
+int arb_signature_prepare(struct arb_signature_conf *conf, struct arb_error *err);
 
 /* Names used in configuration files; the parse functions return -1 on an unknown name. */
 int arb_sig_mode_parse(const char *name, enum arb_sig_mode *out);

@@ -712,7 +712,7 @@ static int load_secret(struct loader *ld, const struct conf_key *key,
     }
     if (check_secret_id(ld, sig, elem, name, key->doc.key, id) != 0)
         goto out;
-    sig->secrets[sig->nsecrets++] = (struct arb_secret){id, value, len};
+    sig->secrets[sig->nsecrets++] = (struct arb_secret){.id = id, .value = value, .len = len};
     id = value = NULL;
     rc = 0;
 out:

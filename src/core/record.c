@@ -9,18 +9,31 @@
 #include "arb/mem.h"
 
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(17))
 
+/* SHA-256 fetched once: OpenSSL 3's SHA256() looks the algorithm up on every call. */
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void arb_request_id(const void *body, size_t len, char out[ARB_REQUEST_ID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(body, len, digest);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    pthread_once(&sha256_once, fetch_sha256);
+    if (sha256 == NULL || !EVP_Digest(body, len, digest, NULL, sha256, NULL))
+        SHA256(body, len, digest);
     for (size_t i = 0; i < ARB_REQUEST_ID_LEN / 2; i++) {
         out[2 * i] = hex[digest[i] >> 4];
         out[2 * i + 1] = hex[digest[i] & 0xf];

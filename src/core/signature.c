@@ -5,8 +5,9 @@
  * base64 padding never matter, and a malformed value is told apart from a wrong one. */
 #include "arb/signature.h"
 
-#include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -85,13 +86,53 @@ static void encode(enum arb_sig_encoding encoding, const unsigned char *digest, 
     out[2 * len] = '\0';
 }
 
+static const char *digest_name(enum arb_sig_algorithm algorithm)
+{
+    return EVP_MD_get0_name(digest_of(algorithm));
+}
+
+/* HMAC with the secret's prepared context (copied, since it is shared), else one-shot. */
 static int hmac(const struct arb_signature_conf *conf, const struct arb_secret *secret,
                 const void *body, size_t len, unsigned char *out, unsigned *out_len)
 {
-    if (HMAC(digest_of(conf->algorithm), secret->value, (int)secret->len, body, len, out,
-             out_len) == NULL)
-        return -1;
-    return 0;
+    if (secret->mac == NULL)
+        return HMAC(digest_of(conf->algorithm), secret->value, (int)secret->len, body, len, out,
+                    out_len) == NULL ? -1 : 0;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(secret->mac);
+    size_t written = 0;
+    int ok = ctx != NULL && EVP_MAC_update(ctx, body, len) &&
+             EVP_MAC_final(ctx, out, &written, EVP_MAX_MD_SIZE);
+    EVP_MAC_CTX_free(ctx);
+    *out_len = (unsigned)written;
+    return ok ? 0 : -1;
+}
+
+int arb_signature_prepare(struct arb_signature_conf *conf, struct arb_error *err)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                         (char *)digest_name(conf->algorithm), 0),
+        OSSL_PARAM_construct_end(),
+    };
+    int rc = 0;
+
+    for (size_t i = 0; mac != NULL && i < conf->nsecrets && rc == 0; i++) {
+        struct arb_secret *secret = &conf->secrets[i];
+        EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+        if (ctx == NULL || !EVP_MAC_init(ctx, (const unsigned char *)secret->value, secret->len,
+                                         params)) {
+            EVP_MAC_CTX_free(ctx);
+            rc = arb_error_set(err, ARB_E_SIGNATURE, "cannot prepare the HMAC of secret %zu", i);
+            continue;
+        }
+        EVP_MAC_CTX_free(secret->mac);
+        secret->mac = ctx;
+    }
+    if (mac == NULL)
+        rc = arb_error_set(err, ARB_E_SIGNATURE, "OpenSSL has no HMAC");
+    EVP_MAC_free(mac);
+    return rc;
 }
 
 static bool secret_selected(const struct arb_secret *secret, const char *key_id)
@@ -212,6 +253,7 @@ void arb_signature_conf_clear(struct arb_signature_conf *conf)
     if (conf == NULL)
         return;
     for (size_t i = 0; i < conf->nsecrets; i++) {
+        EVP_MAC_CTX_free(conf->secrets[i].mac);
         free(conf->secrets[i].id);
         if (conf->secrets[i].value != NULL)
             OPENSSL_cleanse(conf->secrets[i].value, conf->secrets[i].len);

@@ -84,10 +84,13 @@ static void print_errors(const struct arb_conf_errors *errors)
 static struct arb_replay_conf *load_conf(const char *file)
 {
     struct arb_conf_errors errors = {0};
+    struct arb_error err;
     struct arb_replay_conf *conf = NULL;
 
-    if (arb_replay_conf_load(file, &conf, &errors) == 0)
-        arb_service_check_conf(conf, &errors);
+    if (arb_replay_conf_load(file, &conf, &errors) == 0 &&
+        arb_service_check_conf(conf, &errors) == 0 &&
+        arb_signature_prepare(&conf->desk.signature, &err) != 0)
+        arb_conf_errors_add(&errors, file, 0, "desk.signature: %s", err.message);
     print_errors(&errors);
     if (errors.count > 0) {
         arb_replay_conf_destroy(conf);

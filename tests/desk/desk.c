@@ -19,7 +19,10 @@
  *
  * Threads: libmicrohttpd's epoll thread pool runs the handlers; one timer thread resumes the
  * connections suspended for --latency-ms, so a slow answer never holds an MHD thread. Signal
- * handlers only set flags; main() waits in sigsuspend and acts on them. */
+ * handlers only set flags; main() waits in sigsuspend and acts on them.
+ *
+ * With --tls-cert and --tls-key it serves HTTPS (libmicrohttpd with GnuTLS), the same answers;
+ * the PEM files are read once at start and kept in memory for every (re)start of the daemon. */
 #include "arb/buf.h"
 #include "arb/error.h"
 #include "arb/log.h"
@@ -32,6 +35,8 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -44,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +60,7 @@
 #define DESK_STOP_GRACE_MS 2000
 #define DESK_STATUS_MIN 300
 #define DESK_STATUS_MAX 599
+#define DESK_PEM_MAX (1024 * 1024)
 
 static const char ERR_SIGNATURE[] = "{\"error\":\"invalid_signature\"}";
 static const char ERR_JSON[] = "{\"error\":\"invalid_json\"}";
@@ -73,6 +80,7 @@ struct desk_options {
     char host[256];
     struct sockaddr_storage addr;
     const char *path, *out, *secret_env, *header, *prefix, *down_file;
+    const char *tls_cert, *tls_key; /* PEM files; NULL = plain HTTP */
     enum arb_sig_algorithm algorithm;
     enum arb_sig_encoding encoding;
     bool verify, close;
@@ -140,6 +148,8 @@ struct desk {
     struct key_counts keys;
     struct delay_queue delays;
     struct MHD_Daemon *daemon; /* NULL while not listening */
+    char *tls_cert, *tls_key;  /* PEM text for MHD, NULL without TLS; the key cleansed at close */
+    size_t tls_key_len;
     atomic_ulong requests, accepted, rejected, in_flight;
     atomic_bool stopping; /* connections are being closed on purpose: MHD's noise is muted */
 };
@@ -166,6 +176,7 @@ static void usage(FILE *out)
           "         [--no-verify] [--fail-first N] [--fail-status S] [--retry-after SECONDS]\n"
           "         [--reject-msg-id ID[,ID..]]... [--reject-status S] [--latency-ms MS]\n"
           "         [--close] [--down-file PATH] [--threads N] [--max-body BYTES]\n"
+          "         [--tls-cert FILE --tls-key FILE]\n"
           "Records each accepted event as one JSON line; GET /stats, GET /healthz.\n"
           "SIGUSR1 stops listening, SIGUSR2 listens again, SIGTERM/SIGINT exit 0.\n",
           out);
@@ -248,7 +259,7 @@ enum {
     OPT_PATH = 256, OPT_OUT, OPT_SECRET_ENV, OPT_ALGORITHM, OPT_ENCODING, OPT_HEADER,
     OPT_PREFIX, OPT_NO_VERIFY, OPT_FAIL_FIRST, OPT_FAIL_STATUS, OPT_RETRY_AFTER,
     OPT_REJECT_ID, OPT_REJECT_STATUS, OPT_LATENCY, OPT_CLOSE, OPT_DOWN_FILE, OPT_THREADS,
-    OPT_MAX_BODY,
+    OPT_MAX_BODY, OPT_TLS_CERT, OPT_TLS_KEY,
 };
 
 static const struct option long_options[] = {
@@ -271,6 +282,8 @@ static const struct option long_options[] = {
     {"down-file", required_argument, NULL, OPT_DOWN_FILE},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"max-body", required_argument, NULL, OPT_MAX_BODY},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -285,6 +298,8 @@ static int option_apply(struct desk_options *opt, int c, const char *arg)
     case OPT_HEADER: opt->header = arg; return 0;
     case OPT_PREFIX: opt->prefix = arg; return 0;
     case OPT_DOWN_FILE: opt->down_file = arg; return 0;
+    case OPT_TLS_CERT: opt->tls_cert = arg; return 0;
+    case OPT_TLS_KEY: opt->tls_key = arg; return 0;
     case OPT_NO_VERIFY: opt->verify = false; return 0;
     case OPT_CLOSE: opt->close = true; return 0;
     case OPT_REJECT_ID: add_reject_ids(opt, arg); return 0;
@@ -334,6 +349,10 @@ static int options_parse(struct desk_options *opt, int argc, char **argv)
     }
     if (optind < argc || opt->listen == NULL) {
         usage(stderr);
+        return -1;
+    }
+    if ((opt->tls_cert == NULL) != (opt->tls_key == NULL)) {
+        fprintf(stderr, "sample-desk: --tls-cert and --tls-key go together\n");
         return -1;
     }
     return parse_listen(opt);
@@ -787,8 +806,15 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 static int desk_listen(struct desk *desk)
 {
     struct sockaddr_storage *addr = &desk->opt.addr;
+    bool tls = desk->tls_cert != NULL;
+    struct MHD_OptionItem tls_options[] = { /* without TLS, the list ends at once */
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, desk->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, desk->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | (addr->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+                     MHD_USE_ERROR_LOG | (addr->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     (tls ? MHD_USE_TLS : 0);
     delay_queue_open(&desk->delays);
     uint16_t port = ntohs(addr->ss_family == AF_INET6 ? ((struct sockaddr_in6 *)addr)->sin6_port
                                                       : ((struct sockaddr_in *)addr)->sin_port);
@@ -801,6 +827,7 @@ static int desk_listen(struct desk *desk)
         MHD_OPTION_CONNECTION_LIMIT, DESK_CONNECTION_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, DESK_IDLE_TIMEOUT_S,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_ARRAY, tls_options,
         MHD_OPTION_END);
     if (desk->daemon == NULL) {
         arb_log_error("cannot listen on %s", desk->opt.listen);
@@ -811,7 +838,8 @@ static int desk_listen(struct desk *desk)
         ((struct sockaddr_in6 *)addr)->sin6_port = htons(port);
     else
         ((struct sockaddr_in *)addr)->sin_port = htons(port);
-    fprintf(stderr, "listening on %s:%u\n", desk->opt.host, (unsigned)port);
+    fprintf(stderr, "listening on %s:%u%s\n", desk->opt.host, (unsigned)port,
+            tls ? " (HTTPS)" : "");
     return 0;
 }
 
@@ -838,10 +866,61 @@ static bool desk_unlisten(struct desk *desk, int grace_ms)
 
 /* ---- set-up, main loop, teardown ------------------------------------------------------- */
 
+/* Read a PEM file whole, NUL-terminated, in one allocation of its size (so a key leaves no
+ * copies in freed memory), and refuse it unless it holds marker, the line that starts a PEM
+ * <what>. NULL after logging why. */
+static char *pem_read(const char *option, const char *path, const char *what,
+                       const char *marker, size_t *len)
+{
+    char *pem = NULL;
+    struct stat st;
+    FILE *fp = fopen(path, "rb");
+
+    if (fp == NULL) {
+        arb_log_error("--%s %s: %s", option, path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > DESK_PEM_MAX) {
+        arb_log_error("--%s %s: not a regular file of at most %d bytes", option, path,
+                      DESK_PEM_MAX);
+        goto out;
+    }
+    pem = arb_xmalloc((size_t)st.st_size + 1);
+    *len = fread(pem, 1, (size_t)st.st_size, fp);
+    pem[*len] = '\0';
+    if (ferror(fp) || strstr(pem, marker) == NULL) {
+        if (ferror(fp))
+            arb_log_error("--%s %s: %s", option, path, strerror(errno));
+        else
+            arb_log_error("--%s %s: no PEM %s in it", option, path, what);
+        OPENSSL_cleanse(pem, *len);
+        free(pem);
+        pem = NULL;
+    }
+out:
+    fclose(fp);
+    return pem;
+}
+
+/* Read --tls-cert and --tls-key (options_parse made sure both are given). */
+static int desk_tls_load(struct desk *desk)
+{
+    size_t cert_len;
+
+    desk->tls_cert = pem_read("tls-cert", desk->opt.tls_cert, "certificate",
+                              "-----BEGIN CERTIFICATE-----", &cert_len);
+    if (desk->tls_cert == NULL)
+        return -1;
+    desk->tls_key = pem_read("tls-key", desk->opt.tls_key, "private key", "PRIVATE KEY-----",
+                             &desk->tls_key_len);
+    return desk->tls_key != NULL ? 0 : -1;
+}
+
 static int desk_open(struct desk *desk)
 {
     const struct desk_options *opt = &desk->opt;
     const char *secret = getenv(opt->secret_env);
+    struct arb_error err;
 
     desk->have_secret = secret != NULL && secret[0] != '\0';
     if (!desk->have_secret && opt->verify) {
@@ -855,7 +934,13 @@ static int desk_open(struct desk *desk)
         .mode = ARB_SIG_ENFORCE, .algorithm = opt->algorithm, .encoding = opt->encoding,
         .header = (char *)opt->header, .prefix = (char *)opt->prefix, .key_header = "",
         .secrets = &desk->secret, .nsecrets = 1};
+    if (desk->have_secret && arb_signature_prepare(&desk->sig, &err) != 0) {
+        arb_log_error("cannot prepare the signature check: %s", err.message);
+        return -1;
+    }
 
+    if (opt->tls_cert != NULL && desk_tls_load(desk) != 0)
+        return -1;
     if (strcmp(opt->out, "-") == 0) {
         desk->out_fd = STDOUT_FILENO;
     } else {
@@ -878,6 +963,13 @@ static void desk_close(struct desk *desk)
     desk->out_fd = -1;
     key_counts_free(&desk->keys);
     options_free(&desk->opt);
+    if (desk->tls_key != NULL)
+        OPENSSL_cleanse(desk->tls_key, desk->tls_key_len);
+    free(desk->tls_key);
+    free(desk->tls_cert);
+    desk->tls_key = desk->tls_cert = NULL;
+    EVP_MAC_CTX_free(desk->secret.mac); /* the rest of sig is borrowed */
+    desk->secret.mac = NULL;
 }
 
 /* Handlers for the four signals, which stay blocked everywhere except in sigsuspend below;

@@ -312,13 +312,15 @@ static const struct verify_case verify_cases[] = {
     {"off: unknown key id", OFF, TC2_SHA256_HEX, "k9", TC2_DATA, NULL},
 };
 
-static void test_verify(void **state)
+/* Every case, with the secrets' HMAC contexts prepared (state non-NULL) or not. */
+static void run_verify_cases(bool prepared)
 {
-    (void)state;
     for (size_t i = 0; i < COUNT(verify_cases); i++) {
         const struct verify_case *c = &verify_cases[i];
         struct arb_signature_conf conf = make_conf(&c->conf);
         struct arb_error err = {0};
+        if (prepared)
+            assert_int_equal(arb_signature_prepare(&conf, &err), 0);
         int rc = arb_signature_verify(&conf, c->sig, c->key_id, c->body, strlen(c->body), &err);
         arb_signature_conf_clear(&conf);
 
@@ -333,6 +335,18 @@ static void test_verify(void **state)
         assert_false(err.retriable);
         assert_no_echo(&c->conf, c->sig, err.message);
     }
+}
+
+static void test_verify(void **state)
+{
+    (void)state;
+    run_verify_cases(false);
+}
+
+static void test_verify_prepared(void **state)
+{
+    (void)state;
+    run_verify_cases(true);
 }
 
 /* Flipping any one bit of the body, at the start, the middle and the end, fails. */
@@ -400,8 +414,15 @@ static void test_sign_round_trip(void **state)
                 size_t want_len = strlen(prefixes[p]) + (encodings[e] == HEX ? 2 * n
                                                                                : 4 * ((n + 2) / 3));
 
+                char unprepared[16 + ARB_SIG_TEXT_MAX];
+
+                assert_int_equal(arb_signature_sign(&conf, body, strlen(body), unprepared,
+                                                    sizeof(unprepared), &err), 0);
+                /* the prepared contexts give the same signature */
+                assert_int_equal(arb_signature_prepare(&conf, &err), 0);
                 assert_int_equal(arb_signature_sign(&conf, body, strlen(body), out, sizeof(out),
                                                     &err), 0);
+                assert_string_equal(out, unprepared);
                 assert_int_equal(strlen(out), want_len);
                 assert_memory_equal(out, prefixes[p], strlen(prefixes[p]));
                 assert_int_equal(arb_signature_verify(&conf, out, NULL, body, strlen(body), &err),
@@ -514,6 +535,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_verify_prepared),
         cmocka_unit_test(test_body_bit_flips),
         cmocka_unit_test(test_sign_round_trip),
         cmocka_unit_test(test_sign_errors),
