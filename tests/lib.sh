@@ -96,13 +96,16 @@ arb_free_port() {
     arb_fail "arb_free_port: no free port found"
 }
 
-# arb_wait_http URL [TIMEOUT_S]: wait until URL answers HTTP with any status (default 30 s);
-# fail on timeout.
+# arb_wait_http URL [TIMEOUT_S [CURL_OPTION...]]: wait until URL answers HTTP with any status
+# (default 30 s); fail on timeout. CURL_OPTIONs are passed on, e.g. --cacert FILE.
 arb_wait_http() {
+    arb__url=$1
     arb__deadline=$(($(arb__now) + ${2:-30}))
-    until curl -s -o /dev/null --max-time 2 "$1"; do
+    arb__timeout=${2:-30}
+    shift $(($# < 2 ? $# : 2))
+    until curl -s -o /dev/null --max-time 2 "$@" "$arb__url"; do
         [ "$(arb__now)" -lt "$arb__deadline" ] ||
-            arb_fail "arb_wait_http: no answer from $1 within ${2:-30} s"
+            arb_fail "arb_wait_http: no answer from $arb__url within $arb__timeout s"
         sleep 0.1
     done
 }
@@ -294,59 +297,85 @@ ARB_SIGN_SECRET=${ARB_SIGN_SECRET:-bridge-secret-$(arb_unique s)}
 DESK_SIGN_SECRET=${DESK_SIGN_SECRET:-desk-secret-$(arb_unique s)}
 export ARB_SIGN_SECRET DESK_SIGN_SECRET
 
-# arb_wait_ready URL [TIMEOUT_S]: wait until URL (a /readyz) answers 200.
+# arb_wait_ready URL [TIMEOUT_S [CURL_OPTION...]]: wait until URL (a /readyz) answers 200.
+# CURL_OPTIONs are passed on, e.g. --cacert FILE.
 arb_wait_ready() {
+    arb__url=$1
     arb__deadline=$(($(arb__now) + ${2:-30}))
-    until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1")" = 200 ]; do
+    arb__timeout=${2:-30}
+    shift $(($# < 2 ? $# : 2))
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$arb__url")" = 200 ]; do
         [ "$(arb__now)" -lt "$arb__deadline" ] ||
-            arb_fail "arb_wait_ready: $1 not ready within ${2:-30} s"
+            arb_fail "arb_wait_ready: $arb__url not ready within $arb__timeout s"
         sleep 0.1
     done
 }
 
 # arb_start_bridge TOPIC DEADLETTER: start airudder-bridge as "bridge" on a free port, every
-# event routed to TOPIC, signed with $ARB_SIGN_SECRET; sets ARB_BRIDGE_URL (the events URL)
-# and returns once it is ready.
+# event routed to TOPIC, signed with $ARB_SIGN_SECRET, with $ARB_BRIDGE_SETTINGS added to its
+# config (e.g. "shutdown_timeout_s = 10;"); sets ARB_BRIDGE_URL (the events URL) and returns
+# once it is ready. $ARB_BRIDGE_TLS, a directory holding cert.pem, key.pem and ca.pem, makes
+# it serve HTTPS (then ARB_BRIDGE_URL is https:// and arb_post trusts ca.pem);
+# $ARB_BRIDGE_KAFKA_PROPERTIES goes to its kafka.properties, and $ARB_PRODUCT_BOOTSTRAP
+# replaces the shared broker's address, as in arb_replay_conf.
 arb_start_bridge() {
     arb__port=$(arb_free_port)
+    arb__scheme=http arb__tls='' arb__ca='' arb__props=''
+    if [ -n "${ARB_BRIDGE_TLS:-}" ]; then
+        arb__scheme=https
+        arb__tls=" tls_cert = \"$ARB_BRIDGE_TLS/cert.pem\"; tls_key = \"$ARB_BRIDGE_TLS/key.pem\";"
+        arb__ca=$ARB_BRIDGE_TLS/ca.pem
+    fi
+    [ -z "${ARB_BRIDGE_KAFKA_PROPERTIES:-}" ] ||
+        arb__props=" properties = { $ARB_BRIDGE_KAFKA_PROPERTIES };"
     cat >"$ARB_TMPDIR/bridge.conf" <<CONF
-http = { listen = "127.0.0.1:$arb__port"; };
+http = { listen = "127.0.0.1:$arb__port";$arb__tls };
 signature = { secrets = [ "\${ARB_SIGN_SECRET}" ]; };
-kafka = { bootstrap = "$(arb_bootstrap)"; ack_timeout_ms = 10000; };
+kafka = { bootstrap = "${ARB_PRODUCT_BOOTSTRAP:-$(arb_bootstrap)}"; ack_timeout_ms = 10000;$arb__props };
 routes = ( { event = "*"; topic = "$1"; } );
 deadletter = { topic = "$2"; };
 log = { level = "info"; format = "text"; };
+${ARB_BRIDGE_SETTINGS:-}
 CONF
     arb_bg bridge "$ARB_BUILD_DIR/airudder-bridge" -c "$ARB_TMPDIR/bridge.conf"
-    ARB_BRIDGE_URL=http://127.0.0.1:$arb__port/v1/events
-    arb_wait_ready "http://127.0.0.1:$arb__port/readyz"
+    ARB_BRIDGE_URL=$arb__scheme://127.0.0.1:$arb__port/v1/events
+    arb_wait_ready "$arb__scheme://127.0.0.1:$arb__port/readyz" 30 ${arb__ca:+--cacert "$arb__ca"}
 }
 
 # arb_start_desk NAME [SAMPLE-DESK OPTION...]: start the sample desk as NAME on a free port,
 # recording accepted events to $(arb_tmpdir)/NAME.out; sets ARB_DESK_URL and ARB_DESK_PORT.
+# $ARB_DESK_TLS, a directory holding cert.pem, key.pem and ca.pem, makes it serve HTTPS.
 arb_start_desk() {
     arb__name=$1
     shift
     ARB_DESK_PORT=$(arb_free_port)
+    arb__scheme=http
+    if [ -n "${ARB_DESK_TLS:-}" ]; then
+        arb__scheme=https
+        set -- --tls-cert "$ARB_DESK_TLS/cert.pem" --tls-key "$ARB_DESK_TLS/key.pem" "$@"
+    fi
     arb_bg "$arb__name" "$ARB_BUILD_DIR/tests/desk/sample-desk" --listen "127.0.0.1:$ARB_DESK_PORT" \
         --out "$ARB_TMPDIR/$arb__name.out" "$@"
-    ARB_DESK_URL=http://127.0.0.1:$ARB_DESK_PORT/events
-    arb_wait_http "http://127.0.0.1:$ARB_DESK_PORT/healthz"
+    ARB_DESK_URL=$arb__scheme://127.0.0.1:$ARB_DESK_PORT/events
+    arb_wait_http "$arb__scheme://127.0.0.1:$ARB_DESK_PORT/healthz" 30 \
+        ${ARB_DESK_TLS:+--cacert "$ARB_DESK_TLS/ca.pem"}
 }
 
 # arb_replay_conf FILE TOPIC DEADLETTER GROUP [LINE...]: write a replay config delivering
 # TOPIC to $ARB_DESK_URL (signed with $DESK_SIGN_SECRET); each LINE is added to the desk
 # group (e.g. "max_retry_s = 5;"), $ARB_REPLAY_SETTINGS to the replay group (e.g.
 # "max_buffered = 16;") and $ARB_KAFKA_PROPERTIES to kafka.properties (e.g.
-# "session_timeout_ms = 6000;"). ARB_ADMIN_URL gets the admin endpoint's base URL.
+# "session_timeout_ms = 6000;"). ARB_ADMIN_URL gets the admin endpoint's base URL. The
+# bootstrap is $ARB_PRODUCT_BOOTSTRAP when set (a test broker's SSL or SASL listener, say),
+# else the shared broker's.
 arb_replay_conf() {
     arb__file=$1 arb__topic=$2 arb__dlq=$3 arb__group=$4
     shift 4
     arb__admin=$(arb_free_port)
     export ARB_ADMIN_URL="http://127.0.0.1:$arb__admin"
     {
-        printf 'kafka = { bootstrap = "%s"; properties = { %s }; };\n' "$(arb_bootstrap)" \
-            "${ARB_KAFKA_PROPERTIES:-}"
+        printf 'kafka = { bootstrap = "%s"; properties = { %s }; };\n' \
+            "${ARB_PRODUCT_BOOTSTRAP:-$(arb_bootstrap)}" "${ARB_KAFKA_PROPERTIES:-}"
         printf 'replay = { group = "%s"; topics = [ "%s" ]; admin_listen = "127.0.0.1:%s"; %s };\n' \
             "$arb__group" "$arb__topic" "$arb__admin" "${ARB_REPLAY_SETTINGS:-}"
         # shellcheck disable=SC2016 # ${DESK_SIGN_SECRET} is for the config loader to expand
@@ -370,6 +399,7 @@ arb_event() {
 # arb_post FILE: POST FILE to $ARB_BRIDGE_URL signed with $ARB_SIGN_SECRET; fail unless 200.
 arb_post() {
     arb__code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+        ${ARB_BRIDGE_TLS:+--cacert "$ARB_BRIDGE_TLS/ca.pem"} \
         -H "X-AIRudder-Sign: $(arb_sign "$1" "$ARB_SIGN_SECRET")" --data-binary "@$1" \
         "$ARB_BRIDGE_URL") || true
     [ "$arb__code" = 200 ] || arb_fail "arb_post: $1 answered $arb__code"

@@ -7,7 +7,10 @@
  * the body was not consumed); every other answer is given once the body is in, which keeps
  * the connection alive. A chunked body over the limit is counted, not stored, and answered
  * 413 at its end. on_completed writes the access log line and the metrics, and frees the
- * request. */
+ * request.
+ *
+ * With http.tls_cert and http.tls_key the daemon serves HTTPS (libmicrohttpd with GnuTLS):
+ * both PEM files are read once at start and handed over in memory; nothing else changes. */
 #include "http_server.h"
 #include "listen.h"
 
@@ -18,14 +21,17 @@
 #include "arb/record.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RETRY_AFTER_S "5"
@@ -38,6 +44,9 @@ static const char *const endpoint_paths[EP_COUNT] = {NULL, "/healthz", "/readyz"
 /* Beyond this many bytes of a body we refuse to store, the connection is dropped. */
 #define DISCARD_LIMIT (64 * 1024 * 1024)
 
+/* A certificate chain or a key larger than this is a mistake, not a PEM file. */
+#define PEM_FILE_MAX (1024 * 1024)
+
 /* The statuses the bridge answers; anything else is counted as 500. */
 static const int statuses[] = {200, 400, 401, 404, 405, 413, 415, 422, 500, 503};
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
@@ -47,10 +56,16 @@ struct arb_http_server {
     struct arb_producer *producer;
     struct MHD_Daemon *daemon;
     atomic_bool quiescing;
-    atomic_size_t active;
+    atomic_size_t active;        /* requests of any endpoint being handled */
+    atomic_size_t events_active; /* of the events endpoint: the in-flight gauge */
 
     atomic_uint_fast64_t requests[EP_COUNT][NSTATUSES];
     struct arb_histogram duration; /* events endpoint: receipt to answer */
+
+    /* PEM text, NUL-terminated; NULL for plain HTTP. libmicrohttpd reads them in place, so
+     * they live as long as the daemon; the key is cleansed before it is freed. */
+    char *tls_cert, *tls_key;
+    size_t tls_key_len;
 };
 
 struct request {
@@ -145,8 +160,8 @@ static void render_metrics(struct arb_http_server *server, struct arb_buf *out)
                       "Time from receiving an event to answering it, in seconds.");
     arb_metric_histogram(out, duration, NULL, &server->duration);
     arb_metric_family(out, in_flight, "gauge",
-                      "Requests being handled, including those waiting for Kafka.");
-    arb_metric_sample(out, in_flight, NULL, (double)atomic_load(&server->active));
+                      "Event requests being handled, including those waiting for Kafka.");
+    arb_metric_sample(out, in_flight, NULL, (double)atomic_load(&server->events_active));
     arb_producer_metrics(server->producer, out);
 }
 
@@ -364,6 +379,8 @@ static struct request *request_new(struct arb_http_server *server,
     request->started_ns = arb_now_ns();
     arb_buf_init(&request->body);
     atomic_fetch_add(&server->active, 1);
+    if (request->endpoint == EP_EVENTS)
+        atomic_fetch_add(&server->events_active, 1);
     return request;
 }
 
@@ -444,6 +461,8 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
         }
     }
     arb_buf_free(&request->body);
+    if (request->endpoint == EP_EVENTS)
+        atomic_fetch_sub(&server->events_active, 1);
     free(request->call_id);
     free(request);
     *req_cls = NULL;
@@ -460,6 +479,59 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* ---- lifecycle ---- */
+
+/* Read the PEM file named by setting whole, NUL-terminated, in one allocation of its exact
+ * size (a key leaves no copies behind in freed memory), and refuse it unless it holds marker,
+ * the line that starts a PEM <what>. NULL with err filled. */
+static char *pem_read(const char *setting, const char *path, const char *what,
+                       const char *marker, size_t *len, struct arb_error *err)
+{
+    char *pem = NULL;
+    struct stat st;
+    FILE *fp = fopen(path, "rb");
+
+    if (fp == NULL) {
+        arb_error_set(err, ARB_E_IO, "%s %s: %s", setting, path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > PEM_FILE_MAX) {
+        arb_error_set(err, ARB_E_IO, "%s %s: not a regular file of at most %d bytes", setting,
+                      path, PEM_FILE_MAX);
+        goto out;
+    }
+    pem = arb_xmalloc((size_t)st.st_size + 1);
+    *len = fread(pem, 1, (size_t)st.st_size, fp);
+    pem[*len] = '\0';
+    if (ferror(fp) || strstr(pem, marker) == NULL) {
+        if (ferror(fp))
+            arb_error_set(err, ARB_E_IO, "%s %s: %s", setting, path, strerror(errno));
+        else
+            arb_error_set(err, ARB_E_IO, "%s %s: no PEM %s in it", setting, path, what);
+        OPENSSL_cleanse(pem, *len);
+        free(pem);
+        pem = NULL;
+    }
+out:
+    fclose(fp);
+    return pem;
+}
+
+/* Read http.tls_cert and http.tls_key when set (the loader makes sure both are, or neither). */
+static int tls_load(struct arb_http_server *server, const struct arb_http_conf *http,
+                    struct arb_error *err)
+{
+    size_t cert_len;
+
+    if (http->tls_cert[0] == '\0')
+        return 0;
+    server->tls_cert = pem_read("http.tls_cert", http->tls_cert, "certificate",
+                                "-----BEGIN CERTIFICATE-----", &cert_len, err);
+    if (server->tls_cert == NULL)
+        return -1;
+    server->tls_key = pem_read("http.tls_key", http->tls_key, "private key", "PRIVATE KEY-----",
+                               &server->tls_key_len, err);
+    return server->tls_key != NULL ? 0 : -1;
+}
 
 static unsigned thread_count(const struct arb_http_conf *http)
 {
@@ -483,9 +555,19 @@ struct arb_http_server *arb_http_server_new(const struct arb_bridge_conf *conf,
     server->conf = conf;
     server->producer = producer;
     arb_histogram_init(&server->duration, arb_latency_bounds, arb_latency_nbounds);
+    if (tls_load(server, &conf->http, err) != 0) {
+        arb_http_server_destroy(server);
+        return NULL;
+    }
 
+    bool tls = server->tls_cert != NULL;
+    struct MHD_OptionItem tls_options[] = { /* without TLS, the list ends at once */
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, server->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, server->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, server,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -494,10 +576,18 @@ struct arb_http_server *arb_http_server_new(const struct arb_bridge_conf *conf,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->http.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->http.idle_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+        MHD_OPTION_ARRAY, tls_options,
         MHD_OPTION_END);
     if (server->daemon == NULL) {
-        arb_error_set(err, ARB_E_IO, "cannot listen on %s (address in use?)", conf->http.listen);
-        free(server);
+        if (tls)
+            arb_error_set(err, ARB_E_IO,
+                          "cannot serve HTTPS on %s (address in use, or libmicrohttpd refused "
+                          "http.tls_cert and http.tls_key: see its message above)",
+                          conf->http.listen);
+        else
+            arb_error_set(err, ARB_E_IO, "cannot listen on %s (address in use?)",
+                          conf->http.listen);
+        arb_http_server_destroy(server);
         return NULL;
     }
     return server;
@@ -517,11 +607,22 @@ size_t arb_http_server_active(const struct arb_http_server *server)
     return atomic_load(&server->active);
 }
 
+unsigned arb_http_server_connections(const struct arb_http_server *server)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info != NULL ? info->num_connections : 0;
+}
+
 void arb_http_server_destroy(struct arb_http_server *server)
 {
     if (server == NULL)
         return;
     if (server->daemon != NULL)
         MHD_stop_daemon(server->daemon);
+    if (server->tls_key != NULL)
+        OPENSSL_cleanse(server->tls_key, server->tls_key_len);
+    free(server->tls_key);
+    free(server->tls_cert);
     free(server);
 }

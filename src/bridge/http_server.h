@@ -25,6 +25,9 @@ void arb_http_server_quiesce(struct arb_http_server *server);
 /* Requests received and not yet completed (including those waiting for Kafka). */
 size_t arb_http_server_active(const struct arb_http_server *server);
 
+/* Open connections, idle or not (a request may be arriving on one). */
+unsigned arb_http_server_connections(const struct arb_http_server *server);
+
 void arb_http_server_destroy(struct arb_http_server *server);
 
 #endif

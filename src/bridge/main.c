@@ -78,10 +78,13 @@ static void print_errors(const struct arb_conf_errors *errors)
 static struct arb_bridge_conf *load_conf(const char *file)
 {
     struct arb_conf_errors errors = {0};
+    struct arb_error err;
     struct arb_bridge_conf *conf = NULL;
 
-    if (arb_bridge_conf_load(file, &conf, &errors) == 0)
-        arb_producer_check_conf(conf, &errors);
+    if (arb_bridge_conf_load(file, &conf, &errors) == 0 &&
+        arb_producer_check_conf(conf, &errors) == 0 &&
+        arb_signature_prepare(&conf->signature, &err) != 0)
+        arb_conf_errors_add(&errors, file, 0, "signature: %s", err.message);
     print_errors(&errors);
     if (errors.count > 0) {
         arb_bridge_conf_destroy(conf);
@@ -111,15 +114,30 @@ static void run(struct arb_producer *producer)
     }
 }
 
-/* Wait until no request is being handled, or the deadline passes. */
+#define CONNECTION_GRACE_NS 2000000000
+
+/* Wait until no request is being handled, or the deadline passes; then give connections
+ * that are still open up to CONNECTION_GRACE_NS to close, since one accepted just before the
+ * listener closed may be sending a request that is not yet "being handled" (it is answered
+ * 503 with Connection: close). Idle keep-alive connections are closed by the stop. */
 static bool drain(struct arb_http_server *server, int64_t deadline_ns)
 {
-    while (arb_http_server_active(server) > 0) {
-        if (arb_now_ns() >= deadline_ns)
-            return false;
+    int64_t grace_until = 0;
+    for (;;) {
+        int64_t now = arb_now_ns();
+        if (arb_http_server_active(server) > 0) {
+            grace_until = 0;
+            if (now >= deadline_ns)
+                return false;
+        } else {
+            if (grace_until == 0)
+                grace_until = now + CONNECTION_GRACE_NS;
+            if (arb_http_server_connections(server) == 0 || now >= grace_until ||
+                now >= deadline_ns)
+                return true;
+        }
         sleep_ms(10);
     }
-    return true;
 }
 
 static void shut_down(const struct arb_bridge_conf *conf, struct arb_http_server *server,

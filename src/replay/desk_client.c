@@ -182,8 +182,10 @@ static CURLcode easy_setup_fixed(const struct arb_desk_client *client, CURL *eas
     SETOPT(rc, easy, CURLOPT_HEADERFUNCTION, on_header);
     SETOPT(rc, easy, CURLOPT_SSL_VERIFYPEER, client->insecure ? 0L : 1L);
     SETOPT(rc, easy, CURLOPT_SSL_VERIFYHOST, client->insecure ? 0L : 2L);
-    if (client->ca_file[0] != '\0')
+    if (client->ca_file[0] != '\0') { /* this bundle only: not the built-in CA path too */
         SETOPT(rc, easy, CURLOPT_CAINFO, client->ca_file);
+        SETOPT(rc, easy, CURLOPT_CAPATH, (char *)NULL);
+    }
     return rc;
 }
 

@@ -18,6 +18,14 @@
 # Environment: ARB_KAFKA_CACHE (jar cache, default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/airudder-bridge/kafka-<version>), ARB_KAFKA_HEAP (broker
 # -Xmx, default 512m), JAVA (default java), MVN (default mvn), KCAT (default kcat).
+#
+# Extra listeners for the clients' security settings, read by `start` (the PLAINTEXT listener
+# stays, for the harness's own tools):
+#   ARB_KAFKA_SSL_DIR=D          an SSL listener (server-only TLS) with D/cert.pem and its
+#                                unencrypted key D/key.pem; its address in DIR/bootstrap-ssl
+#   ARB_KAFKA_SASL_PLAIN=U:P     a SASL_PLAINTEXT listener accepting the one PLAIN user U with
+#                                password P; its address in DIR/bootstrap-sasl
+# Their ports are kept in DIR/ssl-port and DIR/sasl-port, like the others.
 # Needs Java 17+, Maven (only while the cache is cold), kcat, and Linux (/proc).
 set -eu
 
@@ -125,12 +133,14 @@ port_in_use() {
         END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# A free port below the ephemeral range (32768+), so outgoing connections never take it.
+# free_port [TAKEN...]: a free port below the ephemeral range (32768+), so outgoing
+# connections never take it, and none of TAKEN.
 free_port() {
     tries=0
     while [ "$tries" -lt 200 ]; do
         candidate=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000))
-        if [ "$candidate" != "${1:-}" ] && ! port_in_use "$candidate"; then
+        case " $* " in *" $candidate "*) candidate= ;; esac
+        if [ -n "$candidate" ] && ! port_in_use "$candidate"; then
             printf '%s\n' "$candidate"
             return 0
         fi
@@ -163,16 +173,26 @@ EOF
 }
 
 write_config() {
+    listeners=PLAINTEXT://127.0.0.1:$port
+    protocols=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+    if [ -n "$sslport" ]; then
+        listeners=$listeners,SSL://127.0.0.1:$sslport
+        protocols=$protocols,SSL:SSL
+    fi
+    if [ -n "$saslport" ]; then
+        listeners=$listeners,SASL_PLAINTEXT://127.0.0.1:$saslport
+        protocols=$protocols,SASL_PLAINTEXT:SASL_PLAINTEXT
+    fi
     cat >"$dir/server.properties" <<EOF
 # Written by tests/kafka/kafka.sh (rewritten on every start): one KRaft node, broker and
 # controller in one process, on loopback only.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/data
 # Topics exist only when a test or kafka.sh creates them: a typo fails instead of creating one.
@@ -192,6 +212,7 @@ group.initial.rebalance.delay.ms=0
 broker.session.timeout.ms=4000
 broker.heartbeat.interval.ms=1000
 EOF
+    write_security_config >>"$dir/server.properties"
     cat >"$dir/log4j2.properties" <<'EOF'
 # Written by tests/kafka/kafka.sh: warnings and errors, plus the line saying the node started.
 status = error
@@ -205,6 +226,57 @@ logger.raftserver.name = kafka.server.KafkaRaftServer
 logger.raftserver.level = INFO
 EOF
     write_tools_log4j
+}
+
+# A PEM file as one property value: its lines joined by \n escapes, which the properties
+# format turns back into newlines. (A PEM keystore file would need an encrypted key.)
+pem_property() {
+    awk '{ printf "%s\\n", $0 }' "$1"
+}
+
+# The settings of the SSL and SASL_PLAINTEXT listeners, when asked for.
+write_security_config() {
+    if [ -n "$sslport" ]; then
+        cat <<EOF
+# SSL (ARB_KAFKA_SSL_DIR=$ARB_KAFKA_SSL_DIR): server-only TLS, no client certificates.
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.certificate.chain=$(pem_property "$ARB_KAFKA_SSL_DIR/cert.pem")
+listener.name.ssl.ssl.keystore.key=$(pem_property "$ARB_KAFKA_SSL_DIR/key.pem")
+EOF
+    fi
+    if [ -n "$saslport" ]; then
+        cat <<EOF
+# SASL_PLAINTEXT (ARB_KAFKA_SASL_PLAIN): the PLAIN mechanism, one user.
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$sasl_user="$sasl_password";
+EOF
+    fi
+}
+
+# Check ARB_KAFKA_SSL_DIR and ARB_KAFKA_SASL_PLAIN, and pick the ports of the listeners they
+# ask for ("" when not asked for): those of the previous start in DIR, else fresh free ones.
+extra_listeners() {
+    sslport=
+    saslport=
+    if [ -n "${ARB_KAFKA_SSL_DIR:-}" ]; then
+        for f in cert.pem key.pem; do
+            [ -r "$ARB_KAFKA_SSL_DIR/$f" ] || die "ARB_KAFKA_SSL_DIR: cannot read $ARB_KAFKA_SSL_DIR/$f"
+        done
+        sslport=$(cat "$dir/ssl-port" 2>/dev/null || true)
+        [ -n "$sslport" ] || sslport=$(free_port "$port" "$cport")
+    fi
+    if [ -n "${ARB_KAFKA_SASL_PLAIN:-}" ]; then
+        sasl_user=${ARB_KAFKA_SASL_PLAIN%%:*}
+        sasl_password=${ARB_KAFKA_SASL_PLAIN#*:}
+        case $sasl_user in '' | *[!A-Za-z0-9_.-]* | "$ARB_KAFKA_SASL_PLAIN") # the last: no ':'
+            die "ARB_KAFKA_SASL_PLAIN: expected USER:PASSWORD, USER of letters, digits, '_', '.', '-'" ;;
+        esac
+        case $sasl_password in *[\"\\]*)
+            die "ARB_KAFKA_SASL_PLAIN: the password may not hold '\"' or '\\'" ;;
+        esac
+        saslport=$(cat "$dir/sasl-port" 2>/dev/null || true)
+        [ -n "$saslport" ] || saslport=$(free_port "$port" "$cport" "$sslport")
+    fi
 }
 
 # Run a Kafka command-line tool: a short-lived JVM, tuned to start fast.
@@ -334,7 +406,8 @@ cmd_start() {
     [ -n "$port" ] || fresh=1
     [ -n "$port" ] || port=$(free_port)
     [ -n "$cport" ] && [ "$cport" != "$port" ] || cport=$(free_port "$port")
-    for p in "$port" "$cport"; do
+    extra_listeners
+    for p in "$port" "$cport" ${sslport:+"$sslport"} ${saslport:+"$saslport"}; do
         ! port_in_use "$p" listen || die "port $p is in use; is another broker using $dir's ports?"
     done
 
@@ -342,6 +415,8 @@ cmd_start() {
     while :; do
         printf '%s\n' "$port" >"$dir/port"
         printf '%s\n' "$cport" >"$dir/controller-port"
+        [ -z "$sslport" ] || printf '%s\n' "$sslport" >"$dir/ssl-port"
+        [ -z "$saslport" ] || printf '%s\n' "$saslport" >"$dir/sasl-port"
         write_config
         if [ ! -f "$dir/data/meta.properties" ]; then
             say "formatting storage in $dir/data"
@@ -361,9 +436,14 @@ cmd_start() {
         say "port $port or $cport was taken meanwhile; trying other ports"
         port=$(free_port)
         cport=$(free_port "$port")
+        [ -z "$sslport" ] || sslport=$(free_port "$port" "$cport")
+        [ -z "$saslport" ] || saslport=$(free_port "$port" "$cport" "$sslport")
         attempt=$((attempt + 1))
     done
     printf '127.0.0.1:%s\n' "$port" >"$dir/bootstrap"
+    rm -f "$dir/bootstrap-ssl" "$dir/bootstrap-sasl"
+    [ -z "$sslport" ] || printf '127.0.0.1:%s\n' "$sslport" >"$dir/bootstrap-ssl"
+    [ -z "$saslport" ] || printf '127.0.0.1:%s\n' "$saslport" >"$dir/bootstrap-sasl"
     ensure_topic airudder.messages 3
     ensure_topic airudder.deadletter 1
     say "Kafka $version ready at 127.0.0.1:$port (dir $dir)"
