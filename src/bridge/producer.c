@@ -22,8 +22,6 @@
 #include <string.h>
 
 #define POLL_INTERVAL_MS 10
-#define HEALTH_INTERVAL_MS 1000
-#define HEALTH_TIMEOUT_MS 2000
 
 struct batch {
     struct batch *prev, *next; /* in the deadline list while not answered */
@@ -46,10 +44,9 @@ struct arb_producer {
     struct batch *head, *tail;
     size_t waiting;
 
-    pthread_t poll_thread, health_thread;
-    pthread_mutex_t health_lock;
-    pthread_cond_t health_wake;
-    atomic_bool stopping, ready, fatal;
+    pthread_t poll_thread;
+    struct arb_kafka_health *health;
+    atomic_bool stopping, fatal;
     bool threads_started;
 
     atomic_uint_fast64_t records_ok, records_failed, deadletters_ok, deadletters_failed;
@@ -199,12 +196,11 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         rd_kafka_fatal_error(rk, fatal_reason, sizeof(fatal_reason));
         atomic_store(&producer->fatal, true);
-        atomic_store(&producer->ready, false);
         arb_log_kv(ARB_LOG_ERROR, "fatal producer error", "error", fatal_reason, NULL);
         return;
     }
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-        atomic_store(&producer->ready, false);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && producer->health != NULL)
+        arb_kafka_health_mark_down(producer->health);
     arb_log_kv(ARB_LOG_WARN, "kafka error", "error", rd_kafka_err2name(err), "reason", reason,
                NULL);
 }
@@ -218,40 +214,6 @@ static void *poll_main(void *arg)
         rd_kafka_poll(producer->rk, POLL_INTERVAL_MS);
         sweep_deadlines(producer);
     }
-    return NULL;
-}
-
-static void check_health(struct arb_producer *producer)
-{
-    const struct rd_kafka_metadata *metadata = NULL;
-    rd_kafka_resp_err_t err =
-        rd_kafka_metadata(producer->rk, 0, NULL, &metadata, HEALTH_TIMEOUT_MS);
-    bool ready = err == RD_KAFKA_RESP_ERR_NO_ERROR && !atomic_load(&producer->fatal);
-    bool was = atomic_exchange(&producer->ready, ready);
-
-    if (metadata != NULL)
-        rd_kafka_metadata_destroy(metadata);
-    if (ready && !was)
-        arb_log_kv(ARB_LOG_INFO, "kafka reachable", NULL);
-    else if (!ready && was)
-        arb_log_kv(ARB_LOG_WARN, "kafka unreachable", "error", rd_kafka_err2str(err), NULL);
-}
-
-static void *health_main(void *arg)
-{
-    struct arb_producer *producer = arg;
-    pthread_mutex_lock(&producer->health_lock);
-    while (!atomic_load(&producer->stopping)) {
-        pthread_mutex_unlock(&producer->health_lock);
-        check_health(producer);
-        pthread_mutex_lock(&producer->health_lock);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += HEALTH_INTERVAL_MS / 1000;
-        if (!atomic_load(&producer->stopping))
-            pthread_cond_timedwait(&producer->health_wake, &producer->health_lock, &until);
-    }
-    pthread_mutex_unlock(&producer->health_lock);
     return NULL;
 }
 
@@ -306,8 +268,6 @@ struct arb_producer *arb_producer_new(const struct arb_bridge_conf *conf,
     rd_kafka_conf_t *kconf = NULL;
 
     pthread_mutex_init(&producer->lock, NULL);
-    pthread_mutex_init(&producer->health_lock, NULL);
-    pthread_cond_init(&producer->health_wake, NULL);
     producer->deadletter_topic = arb_xstrdup(conf->deadletter_topic);
     producer->ack_timeout_ns = (int64_t)conf->kafka.ack_timeout_ms * 1000000;
 
@@ -324,12 +284,12 @@ struct arb_producer *arb_producer_new(const struct arb_bridge_conf *conf,
         arb_conf_errors_add(errors, conf->file, 0, "kafka: %s", errstr);
         goto fail;
     }
-    if (pthread_create(&producer->poll_thread, NULL, poll_main, producer) != 0 ||
-        pthread_create(&producer->health_thread, NULL, health_main, producer) != 0) {
-        arb_conf_errors_add(errors, conf->file, 0, "cannot start the producer threads");
-        goto fail; /* not reached in practice; destroy copes with half-built */
+    if (pthread_create(&producer->poll_thread, NULL, poll_main, producer) != 0) {
+        arb_conf_errors_add(errors, conf->file, 0, "cannot start the producer's poll thread");
+        goto fail;
     }
     producer->threads_started = true;
+    producer->health = arb_kafka_health_start(producer->rk);
     return producer;
 fail:
     arb_producer_destroy(producer, 0);
@@ -338,13 +298,11 @@ fail:
 
 static void stop_threads(struct arb_producer *producer)
 {
+    arb_kafka_health_stop(producer->health);
+    producer->health = NULL;
     if (!producer->threads_started)
         return;
     atomic_store(&producer->stopping, true);
-    pthread_mutex_lock(&producer->health_lock);
-    pthread_cond_signal(&producer->health_wake);
-    pthread_mutex_unlock(&producer->health_lock);
-    pthread_join(producer->health_thread, NULL);
     pthread_join(producer->poll_thread, NULL);
     producer->threads_started = false;
 }
@@ -369,8 +327,6 @@ void arb_producer_destroy(struct arb_producer *producer, int timeout_ms)
     arb_producer_abandon_waiting(producer);
     if (producer->rk != NULL)
         rd_kafka_destroy(producer->rk);
-    pthread_cond_destroy(&producer->health_wake);
-    pthread_mutex_destroy(&producer->health_lock);
     pthread_mutex_destroy(&producer->lock);
     free(producer->deadletter_topic);
     free(producer);
@@ -469,7 +425,8 @@ void arb_producer_send_deadletter(struct arb_producer *producer,
 
 bool arb_producer_ready(const struct arb_producer *producer)
 {
-    return atomic_load(&producer->ready) && !atomic_load(&producer->fatal);
+    return producer->health != NULL && arb_kafka_health_ok(producer->health) &&
+           !atomic_load(&producer->fatal);
 }
 
 bool arb_producer_fatal(const struct arb_producer *producer)

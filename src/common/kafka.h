@@ -5,6 +5,7 @@
 #define ARB_KAFKA_H
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 
 #include "arb/config.h"
 
@@ -17,5 +18,14 @@ rd_kafka_conf_t *arb_kafka_conf_build(const struct arb_kafka_conf *kafka, const 
 
 /* The value a configuration holds for name, for logging the effective settings ("" if unset). */
 void arb_kafka_conf_get(rd_kafka_conf_t *conf, const char *name, char *out, size_t size);
+
+/* Is Kafka reachable? A thread asks the cluster for metadata every second through rk; the
+ * answer is yes while it answers (within 2 s). The transitions are logged. */
+struct arb_kafka_health;
+struct arb_kafka_health *arb_kafka_health_start(rd_kafka_t *rk);
+bool arb_kafka_health_ok(const struct arb_kafka_health *health);
+/* librdkafka said all brokers are down: no until the next answer. */
+void arb_kafka_health_mark_down(struct arb_kafka_health *health);
+void arb_kafka_health_stop(struct arb_kafka_health *health); /* accepts NULL */
 
 #endif

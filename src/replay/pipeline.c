@@ -262,12 +262,15 @@ static const char *record_header(const struct job *job, const char *name)
     return copy;
 }
 
-static void note_desk_answer(struct arb_pipeline *pipeline, long status)
+static void note_desk_answer(struct arb_pipeline *pipeline, const struct arb_desk_result *result)
 {
-    bool reachable = status != 0 && status < 500 && status != 429;
+    char answer[32];
+    bool reachable = result->status != 0 && result->status < 500 && result->status != 429;
     bool was = atomic_exchange(&pipeline->desk_reachable, reachable);
+    snprintf(answer, sizeof(answer), "HTTP %ld", result->status);
     if (was && !reachable)
-        arb_log_kv(ARB_LOG_WARN, "desk failing", "url", pipeline->conf->desk.url, NULL);
+        arb_log_kv(ARB_LOG_WARN, "desk failing", "url", pipeline->conf->desk.url, "answer",
+                   result->status != 0 ? answer : result->error, NULL);
     else if (!was && reachable)
         arb_log_kv(ARB_LOG_INFO, "desk answering again", "url", pipeline->conf->desk.url, NULL);
 }
@@ -281,7 +284,7 @@ static void on_desk_done(void *opaque, const struct arb_desk_result *result)
 
     atomic_fetch_sub(&pipeline->running, 1);
     arb_histogram_observe(&pipeline->duration, result->duration_ns);
-    note_desk_answer(pipeline, result->status);
+    note_desk_answer(pipeline, result);
     job->transfer = NULL;
     job->last_status = result->status;
     snprintf(job->last_error, sizeof(job->last_error), "%s", result->error ? result->error : "");

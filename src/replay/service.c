@@ -50,6 +50,7 @@ struct service {
     int wake[2];
     struct arb_pipeline *pipeline;
     struct arb_admin *admin;
+    struct arb_kafka_health *health;
     struct part *parts;
     int nparts;
     int64_t full_since; /* when the buffer became full, 0 while it is not */
@@ -248,6 +249,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         atomic_store(&svc->fatal, true);
         return;
     }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && svc->health != NULL)
+        arb_kafka_health_mark_down(svc->health);
     arb_log_kv(ARB_LOG_WARN, "kafka error", "error", rd_kafka_err2name(err), "reason", reason,
                NULL);
 }
@@ -318,6 +321,10 @@ static void refresh_lag(struct service *svc)
 static bool admin_ready(void *opaque, char *why, size_t size)
 {
     struct service *svc = opaque;
+    if (!arb_kafka_health_ok(svc->health)) {
+        snprintf(why, size, "kafka_unreachable");
+        return false;
+    }
     if (!atomic_load(&svc->joined)) {
         snprintf(why, size, "not_in_group");
         return false;
@@ -435,6 +442,7 @@ static struct service *service_new(const struct arb_replay_conf *conf,
     svc->pipeline = arb_pipeline_new(conf, on_committable, svc, errors);
     if (svc->pipeline == NULL || start_consumer(svc, errors) != 0)
         return svc;
+    svc->health = arb_kafka_health_start(svc->consumer);
     if (conf->replay.admin_listen[0] != '\0') {
         svc->admin = arb_admin_new(conf->replay.admin_listen, admin_ready, admin_metrics, svc,
                                    &err);
@@ -449,6 +457,7 @@ static void service_destroy(struct service *svc, int timeout_ms)
     if (svc == NULL)
         return;
     arb_admin_destroy(svc->admin);
+    arb_kafka_health_stop(svc->health);
     if (svc->consumer != NULL) {
         rd_kafka_queue_destroy(svc->queue);
         rd_kafka_destroy(svc->consumer);
