@@ -7,11 +7,14 @@ set -eu
 
 # Build: compiler, cmake, pkg-config and the libraries' headers.
 # Tests: cmocka (unit), kcat + jq + curl (black-box), Java + Maven (the real Kafka broker,
-# tests/kafka/kafka.sh), valgrind, shellcheck, promtool (from prometheus: checks /metrics).
+# tests/kafka/kafka.sh), valgrind, shellcheck, promtool (from prometheus: checks /metrics),
+# docker-compose + python3-yaml (test_docker.sh validates docker/ offline: Compose 1.29 needs
+# no container engine for `config`).
 # Bench: wrk.
 packages='build-essential cmake pkg-config
 librdkafka-dev libmicrohttpd-dev libjansson-dev libssl-dev libconfig-dev libcurl4-openssl-dev
-libcmocka-dev kcat jq curl valgrind wrk openjdk-17-jre-headless maven shellcheck prometheus'
+libcmocka-dev kcat jq curl valgrind wrk openjdk-17-jre-headless maven shellcheck prometheus
+docker-compose python3-yaml'
 
 say() { printf 'install-deps.sh: %s\n' "$*" >&2; }
 die() {
