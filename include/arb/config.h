@@ -42,7 +42,8 @@ struct arb_http_conf {
     int threads;           /* 0 = one per CPU */
     int max_connections;
     int idle_timeout_s;
-    int max_in_flight;     /* requests waiting for Kafka; beyond it: 503 at once */
+    int max_in_flight;     /* event requests in progress; beyond it: 503 at once */
+    int64_t max_in_flight_bytes; /* their bodies' bytes; beyond it: 503 at once */
     bool access_log;       /* one info line per event request */
     char *tls_cert;        /* "" = plain HTTP */
     char *tls_key;

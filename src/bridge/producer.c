@@ -42,7 +42,6 @@ struct arb_producer {
 
     pthread_mutex_t lock; /* the deadline list and every batch's answered flag */
     struct batch *head, *tail;
-    size_t waiting;
 
     pthread_t poll_thread;
     struct arb_kafka_health *health;
@@ -65,7 +64,6 @@ static void list_unlink(struct arb_producer *producer, struct batch *batch)
     else
         producer->tail = batch->prev;
     batch->prev = batch->next = NULL;
-    producer->waiting--;
 }
 
 static struct batch *batch_new(struct arb_producer *producer, int records,
@@ -86,7 +84,6 @@ static struct batch *batch_new(struct arb_producer *producer, int records,
     else
         producer->head = batch;
     producer->tail = batch;
-    producer->waiting++;
     pthread_mutex_unlock(&producer->lock);
     return batch;
 }
@@ -159,14 +156,6 @@ void arb_producer_abandon_waiting(struct arb_producer *producer)
     }
 }
 
-size_t arb_producer_waiting(struct arb_producer *producer)
-{
-    pthread_mutex_lock(&producer->lock);
-    size_t waiting = producer->waiting;
-    pthread_mutex_unlock(&producer->lock);
-    return waiting;
-}
-
 /* ---- librdkafka callbacks ---- */
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
@@ -229,7 +218,7 @@ static rd_kafka_conf_t *build_conf(const struct arb_bridge_conf *conf,
         "acks", "all",
         "enable.idempotence", "true",
         "compression.codec", "lz4",
-        "linger.ms", "5",
+        "linger.ms", "1", /* measured: 5 ms made a 64-connection sender latency-bound */
         "partitioner", "murmur2_random", /* the Java client's partitioner: same keys, same partitions */
         "message.timeout.ms", timeout,
         "log.connection.close", "false",

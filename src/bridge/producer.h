@@ -62,7 +62,6 @@ void arb_producer_send_deadletter(struct arb_producer *producer,
 bool arb_producer_ready(const struct arb_producer *producer);
 /* True after a fatal (idempotence) error: the process must stop and exit 2. */
 bool arb_producer_fatal(const struct arb_producer *producer);
-size_t arb_producer_waiting(struct arb_producer *producer); /* sends not yet answered */
 /* Answer every waiting send with ARB_PRODUCE_REFUSED (shutdown past its timeout). */
 void arb_producer_abandon_waiting(struct arb_producer *producer);
 

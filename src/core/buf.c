@@ -55,6 +55,17 @@ void arb_buf_printf(struct arb_buf *buf, const char *fmt, ...)
     buf->len += (size_t)n;
 }
 
+void arb_buf_append_u64(struct arb_buf *buf, uint64_t value)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[sizeof(digits) - 1 - n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    arb_buf_append(buf, digits + sizeof(digits) - n, n);
+}
+
 void arb_buf_reset(struct arb_buf *buf)
 {
     buf->len = 0;

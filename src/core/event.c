@@ -41,35 +41,48 @@ static int require_string(const json_t *object, const char *key, struct arb_erro
     return 0;
 }
 
-/* An optional member of a given type; path_prefix is "" or "messages[3]." */
+#define NO_INDEX ((size_t)-1)
+
+/* The path of key in the event, or in messages[index] (index NO_INDEX for the top level).
+ * Built only when there is something to report. */
+static const char *path_of(char *out, size_t size, size_t index, const char *key)
+{
+    if (index == NO_INDEX)
+        snprintf(out, size, "%s", key);
+    else if (key == NULL)
+        snprintf(out, size, "messages[%zu]", index);
+    else
+        snprintf(out, size, "messages[%zu].%s", index, key);
+    return out;
+}
+
+/* An optional member of a given type, of the event or of messages[index]. */
 static int optional_type(const json_t *object, const char *key, json_type type,
-                         const char *want, const char *path_prefix, struct arb_error *err)
+                         const char *want, size_t index, struct arb_error *err)
 {
     const json_t *value = json_object_get(object, key);
     char path[96];
-    if (value == NULL)
+    if (value == NULL || json_typeof(value) == type)
         return 0;
-    snprintf(path, sizeof(path), "%s%s", path_prefix, key);
-    return expect_type(value, type, want, path, err);
+    return expect_type(value, type, want, path_of(path, sizeof(path), index, key), err);
 }
 
 static int validate_message(const json_t *message, size_t index, struct arb_error *err)
 {
-    char prefix[48], path[96];
-    snprintf(prefix, sizeof(prefix), "messages[%zu]", index);
-    if (expect_type(message, JSON_OBJECT, "object", prefix, err) != 0)
-        return -1;
-    snprintf(prefix, sizeof(prefix), "messages[%zu].", index);
-
+    char path[96];
+    if (!json_is_object(message))
+        return expect_type(message, JSON_OBJECT, "object",
+                           path_of(path, sizeof(path), index, NULL), err);
     const json_t *content = json_object_get(message, "content");
-    snprintf(path, sizeof(path), "%scontent", prefix);
     if (content == NULL)
-        return arb_error_set(err, ARB_E_SCHEMA, "%s: missing", path);
-    if (expect_type(content, JSON_OBJECT, "object", path, err) != 0)
-        return -1;
-    if (optional_type(message, "msg_id", JSON_STRING, "string", prefix, err) != 0 ||
-        optional_type(message, "sender_type", JSON_STRING, "string", prefix, err) != 0 ||
-        optional_type(message, "timestamp", JSON_INTEGER, "integer", prefix, err) != 0)
+        return arb_error_set(err, ARB_E_SCHEMA, "%s: missing",
+                             path_of(path, sizeof(path), index, "content"));
+    if (!json_is_object(content))
+        return expect_type(content, JSON_OBJECT, "object",
+                           path_of(path, sizeof(path), index, "content"), err);
+    if (optional_type(message, "msg_id", JSON_STRING, "string", index, err) != 0 ||
+        optional_type(message, "sender_type", JSON_STRING, "string", index, err) != 0 ||
+        optional_type(message, "timestamp", JSON_INTEGER, "integer", index, err) != 0)
         return -1;
     return 0;
 }
@@ -81,7 +94,10 @@ static int validate_user(const json_t *event, struct arb_error *err)
         return 0;
     if (expect_type(user, JSON_OBJECT, "object", "user", err) != 0)
         return -1;
-    return optional_type(user, "id", JSON_STRING, "string", "user.", err);
+    const json_t *id = json_object_get(user, "id");
+    if (id == NULL || json_is_string(id))
+        return 0;
+    return expect_type(id, JSON_STRING, "string", "user.id", err);
 }
 
 static int validate_messages(const json_t *event, struct arb_error *err)
@@ -121,7 +137,7 @@ int arb_event_validate(const json_t *event, struct arb_error *err)
     if (require_string(event, "event", err) != 0 || require_string(event, "call_id", err) != 0)
         return -1;
     for (size_t i = 0; i < sizeof(string_fields) / sizeof(string_fields[0]); i++)
-        if (optional_type(event, string_fields[i], JSON_STRING, "string", "", err) != 0)
+        if (optional_type(event, string_fields[i], JSON_STRING, "string", NO_INDEX, err) != 0)
             return -1;
     if (validate_user(event, err) != 0)
         return -1;

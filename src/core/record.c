@@ -90,22 +90,37 @@ static char *dump_envelope(json_t *event, size_t count, size_t *len)
     return text;
 }
 
+/* Serialise value at the end of buf, straight into its memory. */
+static void append_json(struct arb_buf *buf, const json_t *value)
+{
+    size_t room = buf->cap - buf->len - 1;
+    size_t need = json_dumpb(value, buf->data + buf->len, room, DUMP_FLAGS);
+    if (need > room) {
+        arb_buf_reserve(buf, need);
+        json_dumpb(value, buf->data + buf->len, need, DUMP_FLAGS);
+    }
+    buf->len += need;
+    buf->data[buf->len] = '\0';
+}
+
 static void build_value(struct arb_record *record, const char *envelope, size_t envelope_len,
                         const json_t *message, size_t index, size_t count, int64_t received_at)
 {
     struct arb_buf value;
     arb_buf_init(&value);
-    arb_buf_reserve(&value, envelope_len + 256);
+    arb_buf_reserve(&value, envelope_len + 2048);
     arb_buf_append(&value, envelope, envelope_len);
     if (message != NULL) {
-        char *text = json_dumps(message, DUMP_FLAGS);
         arb_buf_puts(&value, ",\"message\":");
-        arb_buf_puts(&value, text);
-        free(text);
-        arb_buf_printf(&value, ",\"message_index\":%zu", index);
+        append_json(&value, message);
+        arb_buf_puts(&value, ",\"message_index\":");
+        arb_buf_append_u64(&value, index);
     }
-    arb_buf_printf(&value, ",\"message_count\":%zu,\"received_at\":%" PRId64 "}", count,
-                   received_at);
+    arb_buf_puts(&value, ",\"message_count\":");
+    arb_buf_append_u64(&value, count);
+    arb_buf_puts(&value, ",\"received_at\":");
+    arb_buf_append_u64(&value, (uint64_t)received_at);
+    arb_buf_puts(&value, "}");
     record->value = arb_buf_detach(&value, &record->value_len);
 }
 

@@ -12,7 +12,8 @@
 #      b. the real Kafka broker (tests/kafka/kafka.sh), on the same machine;
 #      requests/s, records/s, p50/p99, non-2xx, the bridge's peak RSS and CPU, and the check;
 #   2. the bridge paced at half its best rate (mock cluster): p99 there;
-#   3. overload (mock cluster, 1024 connections, http.max_in_flight 2048): peak RSS, 503s;
+#   3. overload (mock cluster, 1024 connections, the default http.max_in_flight of 1000):
+#      peak RSS, 503s;
 #   4. the replay: a topic pre-filled by the bridge delivered to the sample desk by a fresh
 #      group (deliveries/s, peak RSS), and the desk's own ceiling with wrk;
 # and the headline ratio bridge / ceiling. --smoke: one short round of each, for CI.
@@ -125,7 +126,7 @@ bridge_run() {
     signature="secrets = [ \"$secret\" ];"
     [ "${5:-post.lua}" = fill.lua ] && signature='mode = "off";'
     cat >"$work/bridge.conf" <<CONF
-http = { listen = "127.0.0.1:$port"; access_log = false; max_in_flight = ${4:-10000}; };
+http = { listen = "127.0.0.1:$port"; access_log = false; max_in_flight = ${4:-1000}; };
 signature = { $signature };
 kafka = { bootstrap = "$1"; ack_timeout_ms = 10000; };
 routes = ( { event = "*"; topic = "$2"; } );
@@ -211,7 +212,7 @@ printf '| bridge at %s/s | mock | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n
 case $9 in ok) ;; *) failed=1 ;; esac
 topic_n=$((topic_n + 1))
 say "bench: overload, 1024 connections"
-out=$(bridge_run "$mock" "bench-$topic_n" 1024 2048)
+out=$(bridge_run "$mock" "bench-$topic_n" 1024 1000)
 # shellcheck disable=SC2046 # the fields of two lines
 set -- $(printf '%s\n' "$out" | head -1) $(printf '%s\n' "$out" | tail -1)
 printf '| bridge overload (1024 conn.) | mock | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" $(( $1 * 7 )) "$2" "$3" "$4" \
@@ -235,7 +236,7 @@ desk_ceiling=${desk_line%% *}
 
 say "bench: filling a topic with many conversations (real broker)"
 "$root/tests/kafka/kafka.sh" create-topic "$work/kafka" bench-fill 3 >/dev/null 2>&1
-bridge_run "$real" bench-fill "$connections" 10000 fill.lua >/dev/null
+bridge_run "$real" bench-fill "$connections" 1000 fill.lua >/dev/null
 say "bench: the replay, bench-fill (real broker) to the sample desk"
 total=$(records bench-fill "$real")
 admin=$(free_port)

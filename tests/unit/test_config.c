@@ -146,7 +146,8 @@ static void test_minimal_bridge(void **state)
     assert_int_equal(conf->http.threads, 0);
     assert_int_equal(conf->http.max_connections, 4096);
     assert_int_equal(conf->http.idle_timeout_s, 30);
-    assert_int_equal(conf->http.max_in_flight, 10000);
+    assert_int_equal(conf->http.max_in_flight, 1000);
+    assert_int_equal(conf->http.max_in_flight_bytes, 16777216);
     assert_true(conf->http.access_log);
     assert_string_equal(conf->http.tls_cert, "");
     assert_string_equal(conf->http.tls_key, "");
@@ -170,7 +171,7 @@ static void test_minimal_replay(void **state)
     assert_int_equal(conf->replay.ntopics, 1);
     assert_string_equal(conf->replay.topics[0], "airudder.messages");
     assert_string_equal(conf->replay.admin_listen, "127.0.0.1:8081");
-    assert_int_equal(conf->replay.max_buffered, 5000);
+    assert_int_equal(conf->replay.max_buffered, 2000);
     assert_string_equal(conf->desk.url, "http://127.0.0.1:9000/events");
     assert_int_equal(conf->desk.format, ARB_DESK_EVENT);
     assert_signature_defaults(&conf->desk.signature);
@@ -739,7 +740,7 @@ static void test_docs(void **state)
     const struct arb_conf_doc *bridge = arb_bridge_conf_docs(&nbridge);
     const struct arb_conf_doc *replay = arb_replay_conf_docs(&nreplay);
 
-    assert_int_equal(nbridge, 26);
+    assert_int_equal(nbridge, 27);
     assert_int_equal(nreplay, 29);
     assert_docs_unique(bridge, nbridge);
     assert_docs_unique(replay, nreplay);
