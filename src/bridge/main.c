@@ -4,6 +4,7 @@
  *
  * Signal handlers only set flags; this loop acts on them. */
 #include "http_server.h"
+#include "process.h"
 #include "producer.h"
 
 #include "arb/config.h"
@@ -22,34 +23,6 @@
 #include <unistd.h>
 
 #define DEFAULT_CONFIG "conf/airudder-bridge.conf"
-#define EXIT_CONFIG 1
-#define EXIT_FATAL 2
-
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reopen_requested;
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP) {
-        reopen_requested = 1;
-        return;
-    }
-    if (sig == SIGINT && stop_requested)
-        _exit(EXIT_FATAL); /* a second Ctrl-C: stop now */
-    stop_requested = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 static void usage(FILE *out)
 {
@@ -68,12 +41,6 @@ static void version(void)
            OpenSSL_version(OPENSSL_VERSION));
 }
 
-static void print_errors(const struct arb_conf_errors *errors)
-{
-    for (size_t i = 0; i < errors->count; i++)
-        fprintf(stderr, "%s\n", errors->messages[i]);
-}
-
 /* Load and check everything a start would check, short of opening sockets. */
 static struct arb_bridge_conf *load_conf(const char *file)
 {
@@ -85,7 +52,7 @@ static struct arb_bridge_conf *load_conf(const char *file)
         arb_producer_check_conf(conf, &errors) == 0 &&
         arb_signature_prepare(&conf->signature, &err) != 0)
         arb_conf_errors_add(&errors, file, 0, "signature: %s", err.message);
-    print_errors(&errors);
+    arb_conf_errors_print(&errors);
     if (errors.count > 0) {
         arb_bridge_conf_destroy(conf);
         conf = NULL;
@@ -102,10 +69,10 @@ static void sleep_ms(long ms)
 
 static void run(struct arb_producer *producer)
 {
-    while (!stop_requested && !arb_producer_fatal(producer)) {
-        if (reopen_requested) {
+    while (!arb_stop_requested && !arb_producer_fatal(producer)) {
+        if (arb_reopen_requested) {
             struct arb_error err;
-            reopen_requested = 0;
+            arb_reopen_requested = 0;
             if (arb_log_reopen(&err) != 0)
                 arb_log_kv(ARB_LOG_ERROR, "cannot reopen the log file", "error", err.message,
                            NULL);
@@ -179,7 +146,7 @@ int main(int argc, char **argv)
     struct arb_http_server *server = NULL;
     struct arb_conf_errors errors = {0};
     struct arb_error err;
-    int status = EXIT_CONFIG;
+    int status = ARB_EXIT_CONFIG;
     int opt;
 
     while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
@@ -188,12 +155,12 @@ int main(int argc, char **argv)
         case 't': check_only = true; break;
         case 'V': version(); return 0;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return EXIT_CONFIG;
+        default: usage(stderr); return ARB_EXIT_CONFIG;
         }
     }
     if (optind < argc) {
         usage(stderr);
-        return EXIT_CONFIG;
+        return ARB_EXIT_CONFIG;
     }
     conf = load_conf(file);
     if (conf == NULL)
@@ -207,11 +174,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.message);
         goto out;
     }
-    install_signals();
+    arb_signals_install();
     log_start(conf);
     producer = arb_producer_new(conf, &errors);
     if (producer == NULL) {
-        print_errors(&errors);
+        arb_conf_errors_print(&errors);
         goto out;
     }
     server = arb_http_server_new(conf, producer, &err);
@@ -221,7 +188,7 @@ int main(int argc, char **argv)
     }
     arb_log_kv(ARB_LOG_INFO, "listening", "addr", conf->http.listen, NULL);
     run(producer);
-    status = arb_producer_fatal(producer) ? EXIT_FATAL : 0;
+    status = arb_producer_fatal(producer) ? ARB_EXIT_FATAL : 0;
     shut_down(conf, server, producer);
     server = NULL;
     producer = NULL;

@@ -114,16 +114,17 @@ static void batch_release(struct batch *batch, int n)
     free(batch);
 }
 
-/* The poll thread: answer TIMEOUT to every batch past its deadline. */
-static void sweep_deadlines(struct arb_producer *producer)
+/* Answer result to every unanswered batch whose deadline is at or before until, oldest
+ * first; the callbacks run outside the lock. */
+static void answer_until(struct arb_producer *producer, int64_t until,
+                         enum arb_produce_result result)
 {
-    int64_t now = arb_now_ns();
     for (;;) {
         arb_produce_done_fn *done = NULL;
         void *opaque = NULL;
         pthread_mutex_lock(&producer->lock);
         struct batch *batch = producer->head;
-        if (batch != NULL && batch->deadline_ns <= now) {
+        if (batch != NULL && batch->deadline_ns <= until) {
             batch->answered = true;
             list_unlink(producer, batch);
             done = batch->done;
@@ -132,28 +133,19 @@ static void sweep_deadlines(struct arb_producer *producer)
         pthread_mutex_unlock(&producer->lock);
         if (done == NULL)
             return;
-        done(opaque, ARB_PRODUCE_TIMEOUT);
+        done(opaque, result);
     }
+}
+
+/* The poll thread: answer TIMEOUT to every batch past its deadline. */
+static void sweep_deadlines(struct arb_producer *producer)
+{
+    answer_until(producer, arb_now_ns(), ARB_PRODUCE_TIMEOUT);
 }
 
 void arb_producer_abandon_waiting(struct arb_producer *producer)
 {
-    for (;;) {
-        pthread_mutex_lock(&producer->lock);
-        struct batch *batch = producer->head;
-        arb_produce_done_fn *done = NULL;
-        void *opaque = NULL;
-        if (batch != NULL) {
-            batch->answered = true;
-            list_unlink(producer, batch);
-            done = batch->done;
-            opaque = batch->opaque;
-        }
-        pthread_mutex_unlock(&producer->lock);
-        if (done == NULL)
-            return;
-        done(opaque, ARB_PRODUCE_REFUSED);
-    }
+    answer_until(producer, INT64_MAX, ARB_PRODUCE_REFUSED);
 }
 
 /* ---- librdkafka callbacks ---- */

@@ -7,6 +7,8 @@
 #include "pipeline.h"
 #include "service.h"
 
+#include "process.h"
+
 #include "arb/config.h"
 #include "arb/log.h"
 
@@ -22,34 +24,6 @@
 #include <unistd.h>
 
 #define DEFAULT_CONFIG "conf/airudder-replay.conf"
-#define EXIT_CONFIG 1
-#define EXIT_FATAL 2
-
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reopen_requested;
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP) {
-        reopen_requested = 1;
-        return;
-    }
-    if (sig == SIGINT && stop_requested)
-        _exit(EXIT_FATAL); /* a second Ctrl-C: stop now */
-    stop_requested = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 static void usage(FILE *out)
 {
@@ -75,12 +49,6 @@ static void version(void)
            OpenSSL_version(OPENSSL_VERSION));
 }
 
-static void print_errors(const struct arb_conf_errors *errors)
-{
-    for (size_t i = 0; i < errors->count; i++)
-        fprintf(stderr, "%s\n", errors->messages[i]);
-}
-
 static struct arb_replay_conf *load_conf(const char *file)
 {
     struct arb_conf_errors errors = {0};
@@ -91,7 +59,7 @@ static struct arb_replay_conf *load_conf(const char *file)
         arb_service_check_conf(conf, &errors) == 0 &&
         arb_signature_prepare(&conf->desk.signature, &err) != 0)
         arb_conf_errors_add(&errors, file, 0, "desk.signature: %s", err.message);
-    print_errors(&errors);
+    arb_conf_errors_print(&errors);
     if (errors.count > 0) {
         arb_replay_conf_destroy(conf);
         conf = NULL;
@@ -107,7 +75,7 @@ int main(int argc, char **argv)
     struct arb_replay_conf *conf = NULL;
     struct arb_debug_opts *debug = arb_debug_opts_new();
     struct arb_error err;
-    int status = EXIT_CONFIG;
+    int status = ARB_EXIT_CONFIG;
     int opt, index;
 
     while ((opt = getopt_long(argc, argv, "c:tVh", arb_debug_long_options, &index)) != -1) {
@@ -143,11 +111,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.message);
         goto out;
     }
-    install_signals();
+    arb_signals_install();
     if (arb_debug_opts_active(debug))
-        status = arb_debug_run(conf, debug, &stop_requested);
+        status = arb_debug_run(conf, debug, &arb_stop_requested);
     else
-        status = arb_service_run(conf, &stop_requested, &reopen_requested);
+        status = arb_service_run(conf, &arb_stop_requested, &arb_reopen_requested);
 out:
     arb_debug_opts_destroy(debug);
     arb_replay_conf_destroy(conf);

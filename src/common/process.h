@@ -1,0 +1,22 @@
+/* process.h - what both binaries' main() share: signal handlers that only set flags (the
+ * main loops act on them), and printing configuration errors. */
+#ifndef ARB_PROCESS_H
+#define ARB_PROCESS_H
+
+#include <signal.h>
+
+#include "arb/config.h"
+
+#define ARB_EXIT_CONFIG 1 /* a configuration or start-up error */
+#define ARB_EXIT_FATAL 2  /* a fatal runtime error, or a second SIGINT */
+
+/* SIGTERM and SIGINT set arb_stop_requested (a second SIGINT exits at once with
+ * ARB_EXIT_FATAL); SIGHUP sets arb_reopen_requested; SIGPIPE is ignored. */
+extern volatile sig_atomic_t arb_stop_requested;
+extern volatile sig_atomic_t arb_reopen_requested;
+void arb_signals_install(void);
+
+/* Every error on stderr, one "file:line: message" per line. */
+void arb_conf_errors_print(const struct arb_conf_errors *errors);
+
+#endif
