@@ -15,6 +15,8 @@
 #include "arb/mem.h"
 #include "arb/record.h"
 
+#include "support.h"
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_SECRETS 2
 
@@ -89,19 +91,6 @@ static struct arb_desk_conf make_desk(const struct desk_spec *spec)
         secret->len = strlen(spec->secrets[i].value);
     }
     return desk;
-}
-
-static char *read_fixture(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", ARB_FIXTURES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *data = arb_xmalloc(1 << 16);
-    *len = fread(data, 1, 1 << 16, f);
-    assert_true(*len > 0 && *len < (1 << 16));
-    fclose(f);
-    return data;
 }
 
 /* The fixture, parsed, and its records as the bridge writes them. */

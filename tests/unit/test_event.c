@@ -11,6 +11,8 @@
 #include "arb/event.h"
 #include "arb/mem.h"
 
+#include "support.h"
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A minimal valid event with extra members, and one with a messages array. */
@@ -18,19 +20,6 @@
 #define MSGS(list) EV(",\"messages\":[" list "]")
 #define MSG "{\"content\":{}}"
 #define MSG_WITH(extra) "{\"content\":{}," extra "}"
-
-static char *read_fixture(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", ARB_FIXTURES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *data = arb_xmalloc(1 << 16);
-    *len = fread(data, 1, 1 << 16, f);
-    assert_true(*len > 0 && *len < (1 << 16));
-    fclose(f);
-    return data;
-}
 
 /* ---- the documented examples ---- */
 

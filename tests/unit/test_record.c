@@ -14,24 +14,13 @@
 #include "arb/mem.h"
 #include "arb/record.h"
 
+#include "support.h"
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_RECORDS 8
 #define TOPIC "airudder.messages"
 #define RECEIVED_AT INT64_C(1720160400123)
 #define RECEIVED_AT_TEXT "1720160400123"
-
-static char *read_fixture(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", ARB_FIXTURES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *data = arb_xmalloc(1 << 16);
-    *len = fread(data, 1, 1 << 16, f);
-    assert_true(*len > 0 && *len < (1 << 16));
-    fclose(f);
-    return data;
-}
 
 static json_t *parse_event(const char *body, size_t len)
 {

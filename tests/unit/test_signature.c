@@ -11,6 +11,8 @@
 #include "arb/mem.h"
 #include "arb/signature.h"
 
+#include "support.h"
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_SECRETS 3
 
@@ -98,19 +100,6 @@ static struct arb_signature_conf make_conf(const struct conf_spec *spec)
         secret->len = strlen(spec->secrets[i].value);
     }
     return conf;
-}
-
-static char *read_fixture(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", ARB_FIXTURES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *data = arb_xmalloc(1 << 16);
-    *len = fread(data, 1, 1 << 16, f);
-    assert_true(*len > 0 && *len < (1 << 16));
-    fclose(f);
-    return data;
 }
 
 /* A failure message must name the problem and echo neither secrets nor the signature. */
