@@ -19,6 +19,7 @@ enum arb_errcode {
     ARB_E_IO,        /* file or socket error */
     ARB_E_KAFKA,     /* librdkafka said no */
     ARB_E_HTTP,      /* HTTP client error */
+    ARB_E_TOO_LARGE, /* over a size limit: a retry cannot help */
 };
 
 #define ARB_ERROR_MSG_MAX 256

@@ -15,16 +15,11 @@
 #include <stdint.h>
 
 #include "arb/error.h"
+#include "arb/header.h"
 #include "arb/route.h"
 
 #define ARB_REQUEST_ID_LEN 32 /* hex characters */
 #define ARB_RECORD_HEADERS_MAX 7
-
-struct arb_header {
-    const char *name;
-    const char *value; /* not NUL-terminated necessarily; len bytes */
-    size_t len;
-};
 
 struct arb_record {
     char *value; /* owned, malloc'd; whoever hands it to librdkafka sets this to NULL */

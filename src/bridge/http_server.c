@@ -365,8 +365,7 @@ static enum MHD_Result on_event_body(struct request *request)
     request->status_when_stored = 200;
     request->waiting = true;
     MHD_suspend_connection(request->connection);
-    arb_producer_send(request->server->producer, set, on_produced, request);
-    arb_recordset_destroy(set);
+    arb_producer_send(request->server->producer, set, on_produced, request); /* owns set */
     request->length = request->body.len;
     arb_buf_free(&request->body); /* the records have it now; held stays counted until done */
     return MHD_YES;
@@ -376,7 +375,11 @@ static enum MHD_Result on_event_body(struct request *request)
 static enum MHD_Result answer_produced(struct request *request)
 {
     request->waiting = false;
-    if (request->result != ARB_PRODUCE_OK)
+    if (request->result == ARB_PRODUCE_TOO_LARGE && request->status_when_stored == 200)
+        return respond_error(request, 413, "event_too_large",
+                             "a record is larger than Kafka accepts");
+    /* A dead letter too large for Kafka: the refusal stands, there is nothing to retry. */
+    if (request->result != ARB_PRODUCE_OK && request->result != ARB_PRODUCE_TOO_LARGE)
         return respond_error(request, 503, "kafka_unavailable", NULL);
     if (request->status_when_stored == 200)
         return respond(request, 200, "{}", NULL, false);

@@ -69,7 +69,7 @@ static void sleep_ms(long ms)
 
 static void run(struct arb_producer *producer)
 {
-    while (!arb_stop_requested && !arb_producer_fatal(producer)) {
+    while (!arb_stop_requested && !arb_producer_failed(producer)) {
         if (arb_reopen_requested) {
             struct arb_error err;
             arb_reopen_requested = 0;
@@ -121,7 +121,12 @@ static void shut_down(const struct arb_bridge_conf *conf, struct arb_http_server
         drain(server, arb_now_ns() + 1000000000);
     }
     arb_http_server_destroy(server);
+    /* Every request is answered by now, so what is still queued belongs to requests answered
+     * 503, which the sender retries: worth one more ack timeout at most, not the whole
+     * shutdown budget (librdkafka would keep retrying them for message.timeout.ms). */
     int64_t left_ms = (deadline - arb_now_ns()) / 1000000;
+    if (left_ms > conf->kafka.ack_timeout_ms)
+        left_ms = conf->kafka.ack_timeout_ms;
     arb_producer_destroy(producer, left_ms > 0 ? (int)left_ms : 0);
 }
 
@@ -188,7 +193,7 @@ int main(int argc, char **argv)
     }
     arb_log_kv(ARB_LOG_INFO, "listening", "addr", conf->http.listen, NULL);
     run(producer);
-    status = arb_producer_fatal(producer) ? ARB_EXIT_FATAL : 0;
+    status = arb_producer_failed(producer) ? ARB_EXIT_FATAL : 0;
     shut_down(conf, server, producer);
     server = NULL;
     producer = NULL;

@@ -1,89 +1,84 @@
-/* producer.c - durable produce for the bridge (see producer.h).
+/* producer.c - durable produce for the bridge (see producer.h), over the shared Kafka
+ * producer adapter (common/kafka_producer.c).
  *
  * Each send is a batch: a count of records without a delivery report, plus one "hold" the
  * sender keeps while it enqueues, so that reports arriving early cannot finish the batch
- * before its last record is even queued. The delivery-report callback counts down; the last
- * one answers the batch (OK, or FAILED if any record failed) and frees it. Batches also sit
- * in a list ordered by deadline (every batch has the same timeout, so arrival order is
- * deadline order): the poll thread answers TIMEOUT for those past it; their late reports
- * still count down and free them, but answer nothing. */
+ * before its last record is even queued. Every record of a batch carries the batch's one
+ * ticket; each report counts down, and the last one answers the batch (OK, or FAILED or
+ * TOO_LARGE if a record failed) and frees it with the records it owns. Batches also sit in
+ * a list ordered by deadline (every batch has the same timeout, so arrival order is deadline
+ * order): the adapter's thread answers TIMEOUT for those past it, and FAILED for every batch
+ * of a generation that died of a fatal error; their late reports still count down and free
+ * them, but answer nothing. */
 #include "producer.h"
 #include "kafka.h"
+#include "kafka_producer.h"
 
 #include "arb/log.h"
 #include "arb/mem.h"
 #include "arb/metrics.h"
 
-#include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define POLL_INTERVAL_MS 10
+#include <sys/queue.h>
 
 struct batch {
-    struct batch *prev, *next; /* in the deadline list while not answered */
+    struct arb_kafka_ticket ticket; /* shared by all its records */
+    TAILQ_ENTRY(batch) link;        /* in the deadline list while not answered */
     struct arb_producer *producer;
     int64_t deadline_ns;
+    uint64_t generation; /* the producer generation it went to; 0 until known */
     atomic_int outstanding; /* records without a report, + 1 while the sender holds it */
-    atomic_bool failed;
+    atomic_bool failed, too_large;
     bool deadletter; /* counts in the dead-letter metrics */
-    bool answered; /* guarded by producer->lock */
+    bool answered;   /* guarded by producer->lock */
+    struct arb_recordset *set; /* the records' memory, freed with the batch */
     arb_produce_done_fn *done;
     void *opaque;
 };
 
+TAILQ_HEAD(batch_list, batch);
+
 struct arb_producer {
-    rd_kafka_t *rk;
+    struct arb_kafka_producer *kafka;
     char *deadletter_topic;
     int64_t ack_timeout_ns;
 
     pthread_mutex_t lock; /* the deadline list and every batch's answered flag */
-    struct batch *head, *tail;
+    struct batch_list waiting;
 
-    pthread_t poll_thread;
-    struct arb_kafka_health *health;
-    atomic_bool stopping, fatal;
-    bool threads_started;
-
+    atomic_bool stopping;
     atomic_uint_fast64_t records_ok, records_failed, deadletters_ok, deadletters_failed;
 };
 
 /* ---- batches ---- */
 
-static void list_unlink(struct arb_producer *producer, struct batch *batch)
+static struct batch *batch_of(struct arb_kafka_ticket *ticket)
 {
-    if (batch->prev != NULL)
-        batch->prev->next = batch->next;
-    else
-        producer->head = batch->next;
-    if (batch->next != NULL)
-        batch->next->prev = batch->prev;
-    else
-        producer->tail = batch->prev;
-    batch->prev = batch->next = NULL;
+    return (struct batch *)((char *)ticket - offsetof(struct batch, ticket));
 }
+
+static void on_report(struct arb_kafka_ticket *ticket, const struct arb_error *err);
 
 static struct batch *batch_new(struct arb_producer *producer, int records,
                                arb_produce_done_fn *done, void *opaque)
 {
     struct batch *batch = arb_xcalloc(1, sizeof(*batch));
+    batch->ticket.done = on_report;
     batch->producer = producer;
     batch->deadline_ns = arb_now_ns() + producer->ack_timeout_ns;
     atomic_init(&batch->outstanding, records + 1);
     atomic_init(&batch->failed, false);
+    atomic_init(&batch->too_large, false);
     batch->done = done;
     batch->opaque = opaque;
 
     pthread_mutex_lock(&producer->lock);
-    batch->prev = producer->tail;
-    if (producer->tail != NULL)
-        producer->tail->next = batch;
-    else
-        producer->head = batch;
-    producer->tail = batch;
+    TAILQ_INSERT_TAIL(&producer->waiting, batch, link);
     pthread_mutex_unlock(&producer->lock);
     return batch;
 }
@@ -98,11 +93,18 @@ static void batch_answer(struct batch *batch, enum arb_produce_result result)
     first = !batch->answered;
     if (first) {
         batch->answered = true;
-        list_unlink(producer, batch);
+        TAILQ_REMOVE(&producer->waiting, batch, link);
     }
     pthread_mutex_unlock(&producer->lock);
     if (first)
         batch->done(batch->opaque, result);
+}
+
+static enum arb_produce_result outcome_of(const struct batch *batch)
+{
+    if (atomic_load(&batch->too_large))
+        return ARB_PRODUCE_TOO_LARGE;
+    return atomic_load(&batch->failed) ? ARB_PRODUCE_FAILED : ARB_PRODUCE_OK;
 }
 
 /* Drop n references; the last one answers (if nobody did) and frees the batch. */
@@ -110,23 +112,35 @@ static void batch_release(struct batch *batch, int n)
 {
     if (atomic_fetch_sub(&batch->outstanding, n) != n)
         return;
-    batch_answer(batch, atomic_load(&batch->failed) ? ARB_PRODUCE_FAILED : ARB_PRODUCE_OK);
+    batch_answer(batch, outcome_of(batch));
+    arb_recordset_destroy(batch->set);
     free(batch);
 }
 
-/* Answer result to every unanswered batch whose deadline is at or before until, oldest
- * first; the callbacks run outside the lock. */
-static void answer_until(struct arb_producer *producer, int64_t until,
-                         enum arb_produce_result result)
+/* Answer result to the first unanswered batch that matches, oldest first, until none does;
+ * the callbacks run outside the lock. */
+static void answer_matching(struct arb_producer *producer,
+                            bool (*matches)(const struct batch *batch, const void *arg),
+                            const void *arg, bool stop_at_first_miss,
+                            enum arb_produce_result result)
 {
     for (;;) {
         arb_produce_done_fn *done = NULL;
         void *opaque = NULL;
+        struct batch *batch;
+
         pthread_mutex_lock(&producer->lock);
-        struct batch *batch = producer->head;
-        if (batch != NULL && batch->deadline_ns <= until) {
+        TAILQ_FOREACH(batch, &producer->waiting, link) {
+            if (matches(batch, arg))
+                break;
+            if (stop_at_first_miss) {
+                batch = NULL;
+                break;
+            }
+        }
+        if (batch != NULL) {
             batch->answered = true;
-            list_unlink(producer, batch);
+            TAILQ_REMOVE(&producer->waiting, batch, link);
             done = batch->done;
             opaque = batch->opaque;
         }
@@ -137,31 +151,51 @@ static void answer_until(struct arb_producer *producer, int64_t until,
     }
 }
 
-/* The poll thread: answer TIMEOUT to every batch past its deadline. */
-static void sweep_deadlines(struct arb_producer *producer)
+static bool due_by(const struct batch *batch, const void *arg)
 {
-    answer_until(producer, arb_now_ns(), ARB_PRODUCE_TIMEOUT);
+    return batch->deadline_ns <= *(const int64_t *)arg;
+}
+
+static bool of_generation(const struct batch *batch, const void *arg)
+{
+    return batch->generation != 0 && batch->generation == *(const uint64_t *)arg;
+}
+
+/* The adapter's thread, every few ms: answer TIMEOUT to every batch past its deadline. */
+static void sweep_deadlines(void *opaque)
+{
+    struct arb_producer *producer = opaque;
+    int64_t now = arb_now_ns();
+    answer_matching(producer, due_by, &now, true, ARB_PRODUCE_TIMEOUT);
+}
+
+/* A generation died: none of its batches may be answered OK any more. */
+static void on_restart(void *opaque, uint64_t retired)
+{
+    answer_matching(opaque, of_generation, &retired, false, ARB_PRODUCE_FAILED);
 }
 
 void arb_producer_abandon_waiting(struct arb_producer *producer)
 {
-    answer_until(producer, INT64_MAX, ARB_PRODUCE_REFUSED);
+    int64_t forever = INT64_MAX;
+    answer_matching(producer, due_by, &forever, true, ARB_PRODUCE_REFUSED);
 }
 
-/* ---- librdkafka callbacks ---- */
+/* ---- delivery reports ---- */
 
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+static void on_report(struct arb_kafka_ticket *ticket, const struct arb_error *err)
 {
-    struct arb_producer *producer = opaque;
-    struct batch *batch = msg->_private;
-    (void)rk;
+    struct batch *batch = batch_of(ticket);
+    struct arb_producer *producer = batch->producer;
 
-    if (msg->err) {
-        atomic_store(&batch->failed, true);
+    if (err != NULL) {
+        /* Logged once per batch: an outage fails every record of every request. */
+        if (!atomic_exchange(&batch->failed, true))
+            arb_log_kv(ARB_LOG_WARN, "record not acknowledged", "error", err->message, NULL);
+        if (err->code == ARB_E_TOO_LARGE)
+            atomic_store(&batch->too_large, true);
         atomic_fetch_add(batch->deadletter ? &producer->deadletters_failed
                                            : &producer->records_failed, 1);
-        arb_log_kv(ARB_LOG_WARN, "record not acknowledged", "topic",
-                   rd_kafka_topic_name(msg->rkt), "error", rd_kafka_err2str(msg->err), NULL);
     } else {
         atomic_fetch_add(batch->deadletter ? &producer->deadletters_ok : &producer->records_ok,
                          1);
@@ -169,145 +203,81 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     batch_release(batch, 1);
 }
 
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    struct arb_producer *producer = opaque;
-    char fatal_reason[512];
-
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        rd_kafka_fatal_error(rk, fatal_reason, sizeof(fatal_reason));
-        atomic_store(&producer->fatal, true);
-        arb_log_kv(ARB_LOG_ERROR, "fatal producer error", "error", fatal_reason, NULL);
-        return;
-    }
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && producer->health != NULL)
-        arb_kafka_health_mark_down(producer->health);
-    arb_log_kv(ARB_LOG_WARN, "kafka error", "error", rd_kafka_err2name(err), "reason", reason,
-               NULL);
-}
-
-/* ---- threads ---- */
-
-static void *poll_main(void *arg)
-{
-    struct arb_producer *producer = arg;
-    while (!atomic_load(&producer->stopping)) {
-        rd_kafka_poll(producer->rk, POLL_INTERVAL_MS);
-        sweep_deadlines(producer);
-    }
-    return NULL;
-}
-
 /* ---- set-up ---- */
 
-static rd_kafka_conf_t *build_conf(const struct arb_bridge_conf *conf,
-                                   struct arb_conf_errors *errors)
+static void adapter_opts(const struct arb_bridge_conf *conf, struct arb_producer *producer,
+                         const char *const *defaults, struct arb_kafka_producer_opts *opts)
 {
-    char timeout[16];
-    snprintf(timeout, sizeof(timeout), "%d", conf->kafka.ack_timeout_ms);
-    const char *const defaults[] = {
-        "client.id", "airudder-bridge",
-        "acks", "all",
-        "enable.idempotence", "true",
-        "compression.codec", "lz4",
-        "linger.ms", "1", /* measured: 5 ms made a 64-connection sender latency-bound */
-        "partitioner", "murmur2_random", /* the Java client's partitioner: same keys, same partitions */
-        "message.timeout.ms", timeout,
-        "log.connection.close", "false",
-        NULL,
+    *opts = (struct arb_kafka_producer_opts){
+        .kafka = &conf->kafka,
+        .conf_file = conf->file,
+        .client_id = "airudder-bridge",
+        .defaults = defaults,
+        .poll_thread = true,
+        .wake_fd = -1,
+        .tick = sweep_deadlines,
+        .on_restart = on_restart,
+        .opaque = producer,
     };
-    return arb_kafka_conf_build(&conf->kafka, conf->file, defaults, errors);
+}
+
+/* The bridge's own defaults, beyond the adapter's. message.timeout.ms is librdkafka's
+ * (300 s), far above kafka.ack_timeout_ms: the answer deadline is the bridge's own timer,
+ * and a record keeps being retried after its request was answered 503 (a short
+ * message.timeout.ms made the idempotent producer's fatal "possibly persisted" errors
+ * common). The queue bound keeps those records from taking unbounded memory. */
+#define BRIDGE_DEFAULTS(queue_kb)                                                          \
+    {                                                                                      \
+        "linger.ms", "1", /* measured: 5 ms made a 64-connection sender latency-bound */  \
+        "queue.buffering.max.kbytes", queue_kb,                                            \
+        NULL,                                                                              \
+    }
+
+static void queue_kbytes(const struct arb_bridge_conf *conf, char *out, size_t size)
+{
+    snprintf(out, size, "%lld", (long long)(2 * conf->http.max_in_flight_bytes / 1024));
 }
 
 int arb_producer_check_conf(const struct arb_bridge_conf *conf, struct arb_conf_errors *errors)
 {
-    rd_kafka_conf_t *kconf = build_conf(conf, errors);
-    if (kconf == NULL)
-        return -1;
-    rd_kafka_conf_destroy(kconf);
-    return 0;
-}
-
-static void log_effective_settings(rd_kafka_conf_t *kconf)
-{
-    char acks[16], idempotence[16], compression[16];
-    arb_kafka_conf_get(kconf, "acks", acks, sizeof(acks));
-    arb_kafka_conf_get(kconf, "enable.idempotence", idempotence, sizeof(idempotence));
-    arb_kafka_conf_get(kconf, "compression.codec", compression, sizeof(compression));
-    arb_log_kv(ARB_LOG_INFO, "producer settings", "acks", acks, "enable.idempotence",
-               idempotence, "compression.codec", compression, NULL);
-    if (strcmp(acks, "-1") != 0 && strcmp(acks, "all") != 0)
-        arb_log_kv(ARB_LOG_WARN, "acks is not all: a 200 no longer means every replica has "
-                   "the records", NULL);
+    struct arb_kafka_producer_opts opts;
+    char queue_kb[24];
+    queue_kbytes(conf, queue_kb, sizeof(queue_kb));
+    const char *const defaults[] = BRIDGE_DEFAULTS(queue_kb);
+    adapter_opts(conf, NULL, defaults, &opts);
+    return arb_kafka_producer_check(&opts, errors);
 }
 
 struct arb_producer *arb_producer_new(const struct arb_bridge_conf *conf,
                                       struct arb_conf_errors *errors)
 {
-    char errstr[512];
+    struct arb_kafka_producer_opts opts;
+    char queue_kb[24];
     struct arb_producer *producer = arb_xcalloc(1, sizeof(*producer));
-    rd_kafka_conf_t *kconf = NULL;
 
     pthread_mutex_init(&producer->lock, NULL);
+    TAILQ_INIT(&producer->waiting);
     producer->deadletter_topic = arb_xstrdup(conf->deadletter_topic);
     producer->ack_timeout_ns = (int64_t)conf->kafka.ack_timeout_ms * 1000000;
 
-    kconf = build_conf(conf, errors);
-    if (kconf == NULL)
-        goto fail;
-    log_effective_settings(kconf);
-    rd_kafka_conf_set_opaque(kconf, producer);
-    rd_kafka_conf_set_dr_msg_cb(kconf, on_delivery);
-    rd_kafka_conf_set_error_cb(kconf, on_error);
-    producer->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
-    if (producer->rk == NULL) {
-        rd_kafka_conf_destroy(kconf);
-        arb_conf_errors_add(errors, conf->file, 0, "kafka: %s", errstr);
-        goto fail;
+    queue_kbytes(conf, queue_kb, sizeof(queue_kb));
+    const char *const defaults[] = BRIDGE_DEFAULTS(queue_kb);
+    adapter_opts(conf, producer, defaults, &opts);
+    producer->kafka = arb_kafka_producer_new(&opts, errors);
+    if (producer->kafka == NULL) {
+        arb_producer_destroy(producer, 0);
+        return NULL;
     }
-    if (pthread_create(&producer->poll_thread, NULL, poll_main, producer) != 0) {
-        arb_conf_errors_add(errors, conf->file, 0, "cannot start the producer's poll thread");
-        goto fail;
-    }
-    producer->threads_started = true;
-    producer->health = arb_kafka_health_start(producer->rk);
     return producer;
-fail:
-    arb_producer_destroy(producer, 0);
-    return NULL;
-}
-
-static void stop_threads(struct arb_producer *producer)
-{
-    arb_kafka_health_stop(producer->health);
-    producer->health = NULL;
-    if (!producer->threads_started)
-        return;
-    atomic_store(&producer->stopping, true);
-    pthread_join(producer->poll_thread, NULL);
-    producer->threads_started = false;
 }
 
 void arb_producer_destroy(struct arb_producer *producer, int timeout_ms)
 {
     if (producer == NULL)
         return;
-    if (producer->rk != NULL) {
-        if (rd_kafka_flush(producer->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            char queued[24];
-            snprintf(queued, sizeof(queued), "%d", rd_kafka_outq_len(producer->rk));
-            arb_log_kv(ARB_LOG_WARN, "records left unacknowledged at shutdown", "queued",
-                       queued, NULL);
-        }
-        /* Purged records still get delivery reports, which free their batches. */
-        rd_kafka_purge(producer->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        while (rd_kafka_outq_len(producer->rk) > 0)
-            rd_kafka_poll(producer->rk, POLL_INTERVAL_MS);
-    }
-    stop_threads(producer);
+    atomic_store(&producer->stopping, true);
+    arb_kafka_producer_destroy(producer->kafka, timeout_ms); /* every report is in */
     arb_producer_abandon_waiting(producer);
-    if (producer->rk != NULL)
-        rd_kafka_destroy(producer->rk);
     pthread_mutex_destroy(&producer->lock);
     free(producer->deadletter_topic);
     free(producer);
@@ -315,61 +285,70 @@ void arb_producer_destroy(struct arb_producer *producer, int timeout_ms)
 
 /* ---- sending ---- */
 
-static rd_kafka_headers_t *headers_of(const struct arb_record *record)
+static void refuse(struct batch *batch, int unsent, const struct arb_error *err)
 {
-    rd_kafka_headers_t *headers = rd_kafka_headers_new(record->nheaders);
-    for (size_t i = 0; i < record->nheaders; i++)
-        rd_kafka_header_add(headers, record->headers[i].name, -1, record->headers[i].value,
-                            (ssize_t)record->headers[i].len);
-    return headers;
-}
-
-/* Enqueue one record; on success librdkafka owns value (freed with free()) and headers. */
-static rd_kafka_resp_err_t produce(struct arb_producer *producer, const char *topic,
-                                   const char *key, size_t key_len, void *value,
-                                   size_t value_len, int msgflags, rd_kafka_headers_t *headers,
-                                   int64_t timestamp_ms, struct batch *batch)
-{
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        producer->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(msgflags),
-        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
-        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
-        RD_KAFKA_V_OPAQUE(batch), RD_KAFKA_V_END);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        rd_kafka_headers_destroy(headers);
-    return err;
-}
-
-static void refuse(struct batch *batch, int unsent, rd_kafka_resp_err_t err)
-{
-    arb_log_kv(ARB_LOG_WARN, "records refused by the producer", "error", rd_kafka_err2str(err),
-               NULL);
+    arb_log_kv(ARB_LOG_WARN, "records refused by the producer", "error", err->message, NULL);
     atomic_store(&batch->failed, true);
-    batch_answer(batch, ARB_PRODUCE_REFUSED);
+    if (err->code == ARB_E_TOO_LARGE)
+        atomic_store(&batch->too_large, true);
+    batch_answer(batch, outcome_of(batch) == ARB_PRODUCE_TOO_LARGE ? ARB_PRODUCE_TOO_LARGE
+                                                                    : ARB_PRODUCE_REFUSED);
     batch_release(batch, unsent + 1); /* the unsent records and the sender's hold */
+}
+
+static void set_generation(struct batch *batch, uint64_t generation)
+{
+    pthread_mutex_lock(&batch->producer->lock);
+    batch->generation = generation;
+    pthread_mutex_unlock(&batch->producer->lock);
+}
+
+/* Produce the batch's messages; then let go of the sender's hold. */
+static void send_batch(struct arb_producer *producer, struct batch *batch,
+                       const struct arb_kafka_message *messages, size_t n)
+{
+    struct arb_error err;
+    uint64_t generation = 0;
+    size_t produced = 0;
+
+    if (atomic_load(&producer->stopping)) {
+        arb_error_set(&err, ARB_E_KAFKA, "shutting down");
+        refuse(batch, (int)n, &err);
+        return;
+    }
+    int rc = arb_kafka_producer_produce(producer->kafka, messages, n, &generation, &produced,
+                                        &err);
+    set_generation(batch, generation);
+    if (rc != 0) {
+        refuse(batch, (int)(n - produced), &err);
+        return;
+    }
+    batch_release(batch, 1);
 }
 
 void arb_producer_send(struct arb_producer *producer, struct arb_recordset *set,
                        arb_produce_done_fn *done, void *opaque)
 {
     struct batch *batch = batch_new(producer, (int)set->count, done, opaque);
+    struct arb_kafka_message *messages = arb_xcalloc(set->count, sizeof(*messages));
 
-    if (atomic_load(&producer->stopping) || atomic_load(&producer->fatal)) {
-        refuse(batch, (int)set->count, RD_KAFKA_RESP_ERR__STATE);
-        return;
-    }
+    batch->set = set; /* owned by the batch from now on: freed after the last report */
     for (size_t i = 0; i < set->count; i++) {
-        struct arb_record *record = &set->records[i];
-        rd_kafka_resp_err_t err = produce(producer, set->topic, set->key, set->key_len,
-                                          record->value, record->value_len, RD_KAFKA_MSG_F_FREE,
-                                          headers_of(record), set->received_at_ms, batch);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            refuse(batch, (int)(set->count - i), err);
-            return;
-        }
-        record->value = NULL; /* librdkafka frees it after the delivery report */
+        const struct arb_record *record = &set->records[i];
+        messages[i] = (struct arb_kafka_message){
+            .topic = set->topic,
+            .key = set->key,
+            .key_len = set->key_len,
+            .value = record->value,
+            .value_len = record->value_len,
+            .headers = record->headers,
+            .nheaders = record->nheaders,
+            .timestamp_ms = set->received_at_ms,
+            .ticket = &batch->ticket,
+        };
     }
-    batch_release(batch, 1);
+    send_batch(producer, batch, messages, set->count);
+    free(messages);
 }
 
 void arb_producer_send_deadletter(struct arb_producer *producer,
@@ -378,48 +357,51 @@ void arb_producer_send_deadletter(struct arb_producer *producer,
 {
     struct batch *batch = batch_new(producer, 1, done, opaque);
     char received_at[24];
-    batch->deadletter = true;
-    rd_kafka_headers_t *headers = rd_kafka_headers_new(4);
 
+    batch->deadletter = true;
     snprintf(received_at, sizeof(received_at), "%lld", (long long)letter->received_at_ms);
-    rd_kafka_header_add(headers, "airudder-dlq-source", -1, "bridge", -1);
-    rd_kafka_header_add(headers, "airudder-dlq-reason", -1, letter->reason, -1);
-    rd_kafka_header_add(headers, "airudder-request-id", -1, letter->request_id, -1);
-    rd_kafka_header_add(headers, "airudder-received-at", -1, received_at, -1);
-    if (atomic_load(&producer->stopping) || atomic_load(&producer->fatal)) {
-        rd_kafka_headers_destroy(headers);
-        refuse(batch, 1, RD_KAFKA_RESP_ERR__STATE);
-        return;
-    }
-    rd_kafka_resp_err_t err =
-        produce(producer, producer->deadletter_topic, letter->call_id,
-                letter->call_id ? strlen(letter->call_id) : 0, (void *)letter->body, letter->len,
-                RD_KAFKA_MSG_F_COPY, headers, letter->received_at_ms, batch);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        refuse(batch, 1, err);
-        return;
-    }
-    batch_release(batch, 1);
+    const struct arb_header headers[] = {
+        {"airudder-dlq-source", "bridge", strlen("bridge")},
+        {"airudder-dlq-reason", letter->reason, strlen(letter->reason)},
+        {"airudder-request-id", letter->request_id, strlen(letter->request_id)},
+        {"airudder-received-at", received_at, strlen(received_at)},
+    };
+    const struct arb_kafka_message message = {
+        .topic = producer->deadletter_topic,
+        .key = letter->call_id,
+        .key_len = letter->call_id != NULL ? strlen(letter->call_id) : 0,
+        .value = letter->body,
+        .value_len = letter->len,
+        .copy = true,
+        .headers = headers,
+        .nheaders = sizeof(headers) / sizeof(headers[0]),
+        .timestamp_ms = letter->received_at_ms,
+        .ticket = &batch->ticket,
+    };
+    send_batch(producer, batch, &message, 1);
 }
 
 /* ---- state ---- */
 
 bool arb_producer_ready(const struct arb_producer *producer)
 {
-    return producer->health != NULL && arb_kafka_health_ok(producer->health) &&
-           !atomic_load(&producer->fatal);
+    return arb_kafka_producer_ready(producer->kafka);
 }
 
-bool arb_producer_fatal(const struct arb_producer *producer)
+bool arb_producer_failed(const struct arb_producer *producer)
 {
-    return atomic_load(&producer->fatal);
+    return arb_kafka_producer_failed(producer->kafka);
+}
+
+size_t arb_producer_max_message(const struct arb_producer *producer)
+{
+    return arb_kafka_producer_max_message(producer->kafka);
 }
 
 void arb_producer_metrics(const struct arb_producer *producer, struct arb_buf *out)
 {
     static const char records[] = "airudder_bridge_records_total";
     static const char deadletters[] = "airudder_bridge_deadletters_total";
-    static const char queue[] = "airudder_bridge_producer_queue_depth";
 
     arb_metric_family(out, records, "counter", "Records produced to Kafka, by delivery result.");
     arb_metric_sample(out, records, "result=\"ok\"", (double)atomic_load(&producer->records_ok));
@@ -431,7 +413,5 @@ void arb_producer_metrics(const struct arb_producer *producer, struct arb_buf *o
                       (double)atomic_load(&producer->deadletters_ok));
     arb_metric_sample(out, deadletters, "result=\"failed\"",
                       (double)atomic_load(&producer->deadletters_failed));
-    arb_metric_family(out, queue, "gauge",
-                      "Records and requests in librdkafka's queues, not yet acknowledged.");
-    arb_metric_sample(out, queue, NULL, (double)rd_kafka_outq_len(producer->rk));
+    arb_kafka_producer_metrics(producer->kafka, "bridge", out);
 }

@@ -1,11 +1,12 @@
 /* producer.h - durable produce for the bridge: a request is done only when Kafka acknowledged
  * every one of its records (acks=all, idempotent producer), or when one failed, or when its
- * deadline (kafka.ack_timeout_ms) passed, whichever comes first.
+ * deadline (kafka.ack_timeout_ms) passed, or when the producer generation it went to died
+ * of a fatal error, whichever comes first.
  *
- * A poll thread serves librdkafka's delivery reports and the deadlines; a health thread asks
- * the cluster for metadata to tell whether Kafka is reachable. Nothing here blocks the
- * caller: arb_producer_send enqueues and returns, and the done callback runs later (from the
- * poll thread, or from within arb_producer_send when everything finished at once). */
+ * The shared Kafka producer adapter's thread serves the delivery reports and the deadlines,
+ * and replaces a producer that died (see kafka_producer.h). Nothing here blocks the caller:
+ * arb_producer_send enqueues and returns, and the done callback runs later (from the
+ * adapter's thread, or from within arb_producer_send when everything finished at once). */
 #ifndef ARB_PRODUCER_H
 #define ARB_PRODUCER_H
 
@@ -22,7 +23,8 @@ enum arb_produce_result {
     ARB_PRODUCE_OK = 0,    /* every record acknowledged */
     ARB_PRODUCE_FAILED,    /* a record failed (delivery report error) */
     ARB_PRODUCE_TIMEOUT,   /* not all acknowledged within the ack timeout */
-    ARB_PRODUCE_REFUSED,   /* the local queue is full, or the producer is closing */
+    ARB_PRODUCE_REFUSED,   /* the local queue is full, or no producer is alive, or closing */
+    ARB_PRODUCE_TOO_LARGE, /* a record can never be stored (over a size limit of Kafka's) */
 };
 
 /* Called exactly once per send, possibly before the send returns. Must not block. */
@@ -40,8 +42,8 @@ void arb_producer_destroy(struct arb_producer *producer, int timeout_ms);
 /* Check kafka.properties without starting anything (for -t). */
 int arb_producer_check_conf(const struct arb_bridge_conf *conf, struct arb_conf_errors *errors);
 
-/* Produce every record of set (values are handed to librdkafka and set to NULL); done is
- * called exactly once with the outcome. */
+/* Produce every record of set, which the producer owns from now on (it is freed after the
+ * last delivery report); done is called exactly once with the outcome. */
 void arb_producer_send(struct arb_producer *producer, struct arb_recordset *set,
                       arb_produce_done_fn *done, void *opaque);
 
@@ -60,8 +62,10 @@ void arb_producer_send_deadletter(struct arb_producer *producer,
                                  arb_produce_done_fn *done, void *opaque);
 
 bool arb_producer_ready(const struct arb_producer *producer);
-/* True after a fatal (idempotence) error: the process must stop and exit 2. */
-bool arb_producer_fatal(const struct arb_producer *producer);
+/* True when fresh producers kept dying of fatal errors: the process must stop and exit 2. */
+bool arb_producer_failed(const struct arb_producer *producer);
+/* The largest record Kafka's client accepts (message.max.bytes). */
+size_t arb_producer_max_message(const struct arb_producer *producer);
 /* Answer every waiting send with ARB_PRODUCE_REFUSED (shutdown past its timeout). */
 void arb_producer_abandon_waiting(struct arb_producer *producer);
 

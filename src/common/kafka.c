@@ -40,8 +40,17 @@ static int set(rd_kafka_conf_t *conf, const char *name, const char *value, const
     return -1;
 }
 
+static int set_all(rd_kafka_conf_t *conf, const char *const *pairs, const char *file,
+                   struct arb_conf_errors *errors)
+{
+    int failed = 0;
+    for (size_t i = 0; pairs != NULL && pairs[i] != NULL; i += 2)
+        failed |= set(conf, pairs[i], pairs[i + 1], file, 0, errors);
+    return failed;
+}
+
 rd_kafka_conf_t *arb_kafka_conf_build(const struct arb_kafka_conf *kafka, const char *file,
-                                      const char *const *defaults,
+                                      const char *const *defaults, const char *const *more,
                                       struct arb_conf_errors *errors)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -49,8 +58,8 @@ rd_kafka_conf_t *arb_kafka_conf_build(const struct arb_kafka_conf *kafka, const 
 
     rd_kafka_conf_set_log_cb(conf, log_cb);
     failed |= set(conf, "bootstrap.servers", kafka->bootstrap, file, 0, errors);
-    for (size_t i = 0; defaults != NULL && defaults[i] != NULL; i += 2)
-        failed |= set(conf, defaults[i], defaults[i + 1], file, 0, errors);
+    failed |= set_all(conf, defaults, file, errors);
+    failed |= set_all(conf, more, file, errors);
     for (size_t i = 0; i < kafka->nproperties; i++) {
         const struct arb_kv *kv = &kafka->properties[i];
         failed |= set(conf, kv->key, kv->value, file, kv->line, errors);
@@ -132,6 +141,12 @@ bool arb_kafka_health_ok(const struct arb_kafka_health *health)
 void arb_kafka_health_mark_down(struct arb_kafka_health *health)
 {
     atomic_store(&health->ok, false);
+}
+
+void arb_kafka_health_mark_up(struct arb_kafka_health *health)
+{
+    if (!atomic_exchange(&health->ok, true))
+        arb_log_kv(ARB_LOG_INFO, "kafka reachable", NULL);
 }
 
 void arb_kafka_health_stop(struct arb_kafka_health *health)

@@ -9,11 +9,12 @@
 
 #include "arb/config.h"
 
-/* Build a configuration: bootstrap.servers, then defaults (NULL-terminated name/value pairs),
- * then every kafka.properties entry (which may override a default). Problems are added to
- * errors as "file:line: ..." and NULL is returned. */
+/* Build a configuration: bootstrap.servers, then defaults and more (NULL-terminated
+ * name/value pairs, either may be NULL), then every kafka.properties entry (which may
+ * override a default). Problems are added to errors as "file:line: ..." and NULL is
+ * returned. */
 rd_kafka_conf_t *arb_kafka_conf_build(const struct arb_kafka_conf *kafka, const char *file,
-                                      const char *const *defaults,
+                                      const char *const *defaults, const char *const *more,
                                       struct arb_conf_errors *errors);
 
 /* The value a configuration holds for name, for logging the effective settings ("" if unset). */
@@ -26,6 +27,8 @@ struct arb_kafka_health *arb_kafka_health_start(rd_kafka_t *rk);
 bool arb_kafka_health_ok(const struct arb_kafka_health *health);
 /* librdkafka said all brokers are down: no until the next answer. */
 void arb_kafka_health_mark_down(struct arb_kafka_health *health);
+/* Kafka acknowledged something: yes at once, without waiting for the next check. */
+void arb_kafka_health_mark_up(struct arb_kafka_health *health);
 void arb_kafka_health_stop(struct arb_kafka_health *health); /* accepts NULL */
 
 #endif

@@ -540,7 +540,7 @@ static rd_kafka_t *new_consumer(const struct arb_replay_conf *conf, struct arb_e
         "log.connection.close", "false",
         NULL,
     };
-    rd_kafka_conf_t *kconf = arb_kafka_conf_build(&conf->kafka, conf->file, defaults, &errors);
+    rd_kafka_conf_t *kconf = arb_kafka_conf_build(&conf->kafka, conf->file, defaults, NULL, &errors);
     rd_kafka_t *rk = NULL;
     if (kconf == NULL) {
         arb_error_set(err, ARB_E_INVALID, "%s", errors.count ? errors.messages[0] : "kafka");

@@ -15,6 +15,7 @@
 #include "pipeline.h"
 #include "desk_client.h"
 #include "kafka.h"
+#include "kafka_producer.h"
 
 #include "arb/delivery.h"
 #include "arb/log.h"
@@ -40,6 +41,7 @@
 enum job_state { JOB_QUEUED, JOB_SENDING, JOB_BACKOFF, JOB_DEADLETTERING, JOB_DEADLETTER_BACKOFF };
 
 struct job {
+    struct arb_kafka_ticket ticket; /* its dead letter's */
     struct arb_pipeline *pipeline;
     struct arb_entry *entry;
     int part;
@@ -78,9 +80,8 @@ struct arb_pipeline {
     struct job **heap; /* jobs waiting for a retry, by due_ns */
     size_t nheap, heap_cap;
 
-    rd_kafka_t *deadletter;
-    rd_kafka_queue_t *deadletter_queue;
-    int wake[2]; /* the dead-letter queue writes here when it has reports */
+    struct arb_kafka_producer *deadletter;
+    int wake[2]; /* the dead-letter producer writes here when it has reports */
 
     atomic_bool desk_reachable;
     atomic_uint_fast64_t delivered, retried, deadlettered, attempts, held, running;
@@ -89,6 +90,7 @@ struct arb_pipeline {
 
 static void send_job(struct arb_pipeline *pipeline, struct job *job);
 static void deadletter_job(struct arb_pipeline *pipeline, struct job *job);
+static void on_deadletter_report(struct arb_kafka_ticket *ticket, const struct arb_error *err);
 
 /* ---- small helpers ---- */
 
@@ -199,6 +201,7 @@ static struct job *job_new(struct arb_pipeline *pipeline, int part,
     if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR)
         job->headers = rd_kafka_headers_copy(headers);
     job->heap_index = NOT_IN_HEAP;
+    job->ticket.done = on_deadletter_report;
     return job;
 }
 
@@ -349,22 +352,31 @@ static void send_job(struct arb_pipeline *pipeline, struct job *job)
 
 /* ---- the dead letter ---- */
 
-static rd_kafka_headers_t *deadletter_headers(const struct job *job)
-{
-    char status[16], attempts[16], origin[ARB_TOPIC_MAX + 48];
-    rd_kafka_headers_t *headers =
-        job->headers ? rd_kafka_headers_copy(job->headers) : rd_kafka_headers_new(5);
+#define DEADLETTER_HEADERS_MAX 64 /* the record's own (a handful) and five of ours */
 
-    snprintf(status, sizeof(status), "%ld", job->last_status);
-    snprintf(attempts, sizeof(attempts), "%u", job->attempts);
-    snprintf(origin, sizeof(origin), "%s/%d/%lld", job->topic, (int)job->partition,
+/* The record's headers and the dead-letter ones, pointing into job and the buffers. */
+static size_t deadletter_headers(const struct job *job, struct arb_header *out,
+                                 char status[16], char attempts[16], char *origin,
+                                 size_t origin_size)
+{
+    const char *name;
+    const void *value;
+    size_t size, n = 0;
+
+    for (size_t i = 0; job->headers != NULL && n < DEADLETTER_HEADERS_MAX - 5 &&
+                       rd_kafka_header_get_all(job->headers, i, &name, &value, &size) == 0;
+         i++)
+        out[n++] = (struct arb_header){name, value, value != NULL ? size : 0};
+    snprintf(status, 16, "%ld", job->last_status);
+    snprintf(attempts, 16, "%u", job->attempts);
+    snprintf(origin, origin_size, "%s/%d/%lld", job->topic, (int)job->partition,
              (long long)job->offset);
-    rd_kafka_header_add(headers, "airudder-dlq-source", -1, "replay", -1);
-    rd_kafka_header_add(headers, "airudder-dlq-reason", -1, job->reason, -1);
-    rd_kafka_header_add(headers, "airudder-dlq-status", -1, status, -1);
-    rd_kafka_header_add(headers, "airudder-dlq-attempts", -1, attempts, -1);
-    rd_kafka_header_add(headers, "airudder-dlq-origin", -1, origin, -1);
-    return headers;
+    out[n++] = (struct arb_header){"airudder-dlq-source", "replay", strlen("replay")};
+    out[n++] = (struct arb_header){"airudder-dlq-reason", job->reason, strlen(job->reason)};
+    out[n++] = (struct arb_header){"airudder-dlq-status", status, strlen(status)};
+    out[n++] = (struct arb_header){"airudder-dlq-attempts", attempts, strlen(attempts)};
+    out[n++] = (struct arb_header){"airudder-dlq-origin", origin, strlen(origin)};
+    return n;
 }
 
 static int64_t deadletter_backoff_ms(const struct job *job)
@@ -377,36 +389,46 @@ static int64_t deadletter_backoff_ms(const struct job *job)
 
 static void deadletter_job(struct arb_pipeline *pipeline, struct job *job)
 {
-    rd_kafka_headers_t *headers = deadletter_headers(job);
+    struct arb_header headers[DEADLETTER_HEADERS_MAX];
+    char status[16], attempts[16], origin[ARB_TOPIC_MAX + 48];
+    struct arb_error err;
+    uint64_t generation;
+    size_t produced;
+
     job->deadletter_attempts++;
     job->state = JOB_DEADLETTERING;
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        pipeline->deadletter, RD_KAFKA_V_TOPIC(pipeline->conf->deadletter_topic),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(job->key, job->key_len),
-        RD_KAFKA_V_VALUE(job->value, job->value_len), RD_KAFKA_V_HEADERS(headers),
-        RD_KAFKA_V_OPAQUE(job), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    const struct arb_kafka_message message = {
+        .topic = pipeline->conf->deadletter_topic,
+        .key = job->key,
+        .key_len = job->key_len,
+        .value = job->value,
+        .value_len = job->value_len,
+        .copy = true,
+        .headers = headers,
+        .nheaders = deadletter_headers(job, headers, status, attempts, origin, sizeof(origin)),
+        .ticket = &job->ticket,
+    };
+    if (arb_kafka_producer_produce(pipeline->deadletter, &message, 1, &generation, &produced,
+                                   &err) == 0)
         return;
-    rd_kafka_headers_destroy(headers);
     arb_log_kv(ARB_LOG_ERROR, "cannot write a dead letter; will try again", "error",
-               rd_kafka_err2str(err), NULL);
+               err.message, NULL);
     schedule(pipeline, job, JOB_DEADLETTER_BACKOFF, deadletter_backoff_ms(job));
 }
 
-static void on_deadletter_report(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+static void on_deadletter_report(struct arb_kafka_ticket *ticket, const struct arb_error *err)
 {
-    struct arb_pipeline *pipeline = opaque;
-    struct job *job = msg->_private;
+    struct job *job = (struct job *)ticket; /* the ticket is the job's first member */
+    struct arb_pipeline *pipeline = job->pipeline;
     char origin[ARB_TOPIC_MAX + 48];
-    (void)rk;
 
     if (job->orphaned) {
         job_free(job);
         return;
     }
-    if (msg->err) {
+    if (err != NULL) {
         arb_log_kv(ARB_LOG_ERROR, "dead letter not acknowledged; will try again", "error",
-                   rd_kafka_err2str(msg->err), NULL);
+                   err->message, NULL);
         schedule(pipeline, job, JOB_DEADLETTER_BACKOFF, deadletter_backoff_ms(job));
         return;
     }
@@ -495,7 +517,7 @@ int arb_pipeline_run(struct arb_pipeline *pipeline, struct curl_waitfd *extra, u
         memcpy(extra, fds, nextra * sizeof(*fds));
     if (fds[nextra].revents)
         drain_wake_pipe(pipeline->wake[0]);
-    rd_kafka_poll(pipeline->deadletter, 0);
+    arb_kafka_producer_poll(pipeline->deadletter, 0);
     start_what_may_start(pipeline);
     return 0;
 }
@@ -537,31 +559,22 @@ bool arb_pipeline_desk_reachable(const struct arb_pipeline *pipeline)
 
 /* ---- set-up ---- */
 
-static rd_kafka_conf_t *deadletter_conf(const struct arb_replay_conf *conf,
-                                        struct arb_conf_errors *errors)
+static void deadletter_opts(const struct arb_replay_conf *conf, int wake_fd,
+                            struct arb_kafka_producer_opts *opts)
 {
-    char timeout[16];
-    snprintf(timeout, sizeof(timeout), "%d", conf->kafka.ack_timeout_ms);
-    const char *const defaults[] = {
-        "client.id", "airudder-replay",
-        "acks", "all",
-        "enable.idempotence", "true",
-        "compression.codec", "lz4",
-        "partitioner", "murmur2_random",
-        "message.timeout.ms", timeout,
-        "log.connection.close", "false",
-        NULL,
+    *opts = (struct arb_kafka_producer_opts){
+        .kafka = &conf->kafka,
+        .conf_file = conf->file,
+        .client_id = "airudder-replay",
+        .wake_fd = wake_fd,
     };
-    return arb_kafka_conf_build(&conf->kafka, conf->file, defaults, errors);
 }
 
 int arb_pipeline_check_conf(const struct arb_replay_conf *conf, struct arb_conf_errors *errors)
 {
-    rd_kafka_conf_t *kconf = deadletter_conf(conf, errors);
-    if (kconf == NULL)
-        return -1;
-    rd_kafka_conf_destroy(kconf);
-    return 0;
+    struct arb_kafka_producer_opts opts;
+    deadletter_opts(conf, -1, &opts);
+    return arb_kafka_producer_check(&opts, errors);
 }
 
 static int open_wake_pipe(int wake[2])
@@ -578,21 +591,10 @@ static int open_wake_pipe(int wake[2])
 static int start_deadletter_producer(struct arb_pipeline *pipeline,
                                      struct arb_conf_errors *errors)
 {
-    char errstr[512];
-    rd_kafka_conf_t *kconf = deadletter_conf(pipeline->conf, errors);
-    if (kconf == NULL)
-        return -1;
-    rd_kafka_conf_set_opaque(kconf, pipeline);
-    rd_kafka_conf_set_dr_msg_cb(kconf, on_deadletter_report);
-    pipeline->deadletter = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
-    if (pipeline->deadletter == NULL) {
-        rd_kafka_conf_destroy(kconf);
-        arb_conf_errors_add(errors, pipeline->conf->file, 0, "kafka: %s", errstr);
-        return -1;
-    }
-    pipeline->deadletter_queue = rd_kafka_queue_get_main(pipeline->deadletter);
-    rd_kafka_queue_io_event_enable(pipeline->deadletter_queue, pipeline->wake[1], "1", 1);
-    return 0;
+    struct arb_kafka_producer_opts opts;
+    deadletter_opts(pipeline->conf, pipeline->wake[1], &opts);
+    pipeline->deadletter = arb_kafka_producer_new(&opts, errors);
+    return pipeline->deadletter != NULL ? 0 : -1;
 }
 
 struct arb_pipeline *arb_pipeline_new(const struct arb_replay_conf *conf,
@@ -638,16 +640,10 @@ void arb_pipeline_destroy(struct arb_pipeline *pipeline, int timeout_ms)
 {
     if (pipeline == NULL)
         return;
-    if (pipeline->deadletter != NULL) {
-        rd_kafka_flush(pipeline->deadletter, timeout_ms);
-        rd_kafka_purge(pipeline->deadletter, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        arb_pipeline_abandon(pipeline); /* before the last reports: they may free orphans */
-        while (rd_kafka_outq_len(pipeline->deadletter) > 0)
-            rd_kafka_poll(pipeline->deadletter, 10);
-        rd_kafka_poll(pipeline->deadletter, 0);
-        rd_kafka_queue_destroy(pipeline->deadletter_queue);
-        rd_kafka_destroy(pipeline->deadletter);
-    }
+    /* Abandoned first: a job whose dead letter is still in Kafka's hands is then orphaned,
+     * and freed by its last report, which the producer's destroy serves. */
+    arb_pipeline_abandon(pipeline);
+    arb_kafka_producer_destroy(pipeline->deadletter, timeout_ms);
     arb_ordering_destroy(pipeline->ordering, forget_job);
     arb_desk_client_destroy(pipeline->desk);
     for (int i = 0; i < 2; i++)

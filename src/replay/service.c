@@ -369,7 +369,7 @@ static rd_kafka_conf_t *consumer_conf(const struct arb_replay_conf *conf,
         "log.connection.close", "false",
         NULL,
     };
-    return arb_kafka_conf_build(&conf->kafka, conf->file, defaults, errors);
+    return arb_kafka_conf_build(&conf->kafka, conf->file, defaults, NULL, errors);
 }
 
 int arb_service_check_conf(const struct arb_replay_conf *conf, struct arb_conf_errors *errors)
