@@ -10,9 +10,7 @@
 #include <stdbool.h>
 
 #include "arb/error.h"
-
-enum arb_log_level { ARB_LOG_ERROR = 0, ARB_LOG_WARN, ARB_LOG_INFO, ARB_LOG_DEBUG };
-enum arb_log_format { ARB_LOG_TEXT = 0, ARB_LOG_JSON };
+#include "arb/log_level.h"
 
 /* file NULL or "" means stderr. */
 int arb_log_setup(enum arb_log_level level, enum arb_log_format format, const char *file,

@@ -39,7 +39,4 @@ void arb_metric_sample(struct arb_buf *out, const char *name, const char *labels
 void arb_metric_histogram(struct arb_buf *out, const char *name, const char *labels,
                           const struct arb_histogram *h);
 
-int64_t arb_now_ns(void);      /* CLOCK_MONOTONIC */
-int64_t arb_wall_ms(void);     /* CLOCK_REALTIME, ms since the epoch */
-
 #endif

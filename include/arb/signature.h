@@ -63,5 +63,9 @@ int arb_sig_algorithm_parse(const char *name, enum arb_sig_algorithm *out);
 int arb_sig_encoding_parse(const char *name, enum arb_sig_encoding *out);
 
 void arb_signature_conf_clear(struct arb_signature_conf *conf); /* frees members */
+/* Free n secrets (their bytes wiped) and the array. */
+void arb_secrets_free(struct arb_secret *secrets, size_t n);
+/* Wipe len bytes of a secret (may be NULL). */
+void arb_secret_cleanse(char *value, size_t len);
 
 #endif

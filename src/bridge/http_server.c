@@ -17,6 +17,7 @@
 #include "arb/event.h"
 #include "arb/log.h"
 #include "arb/mem.h"
+#include "arb/clock.h"
 #include "arb/metrics.h"
 #include "arb/record.h"
 

@@ -7,8 +7,9 @@
 #include "process.h"
 #include "producer.h"
 
-#include "arb/config.h"
+#include "conf_load.h"
 #include "arb/log.h"
+#include "arb/clock.h"
 #include "arb/metrics.h"
 
 #include <jansson.h>

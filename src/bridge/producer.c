@@ -16,6 +16,7 @@
 
 #include "arb/log.h"
 #include "arb/mem.h"
+#include "arb/clock.h"
 #include "arb/metrics.h"
 
 #include <pthread.h>
@@ -257,7 +258,7 @@ struct arb_producer *arb_producer_new(const struct arb_bridge_conf *conf,
 
     pthread_mutex_init(&producer->lock, NULL);
     TAILQ_INIT(&producer->waiting);
-    producer->deadletter_topic = arb_xstrdup(conf->deadletter_topic);
+    producer->deadletter_topic = arb_xstrdup(conf->deadletter.topic);
     producer->ack_timeout_ns = (int64_t)conf->kafka.ack_timeout_ms * 1000000;
 
     queue_kbytes(conf, queue_kb, sizeof(queue_kb));

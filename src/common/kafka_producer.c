@@ -13,6 +13,7 @@
 
 #include "arb/log.h"
 #include "arb/mem.h"
+#include "arb/clock.h"
 #include "arb/metrics.h"
 #include "arb/restart.h"
 

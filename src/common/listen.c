@@ -1,7 +1,7 @@
 /* listen.c - listen addresses (see listen.h). */
 #include "listen.h"
 
-#include "arb/config.h"
+#include "arb/listen_addr.h"
 
 #include <netdb.h>
 #include <stdio.h>

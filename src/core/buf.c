@@ -76,6 +76,7 @@ void arb_buf_reset(struct arb_buf *buf)
 char *arb_buf_detach(struct arb_buf *buf, size_t *len)
 {
     arb_buf_reserve(buf, 0);
+    buf->data[buf->len] = '\0'; /* an empty buffer was never terminated */
     char *data = buf->data;
     if (len != NULL)
         *len = buf->len;

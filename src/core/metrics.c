@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <stdio.h>
-#include <time.h>
 
 const double arb_latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                      0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
@@ -68,18 +67,4 @@ void arb_metric_histogram(struct arb_buf *out, const char *name, const char *lab
     arb_metric_sample(out, suffixed, labels, sum);
     snprintf(suffixed, sizeof(suffixed), "%s_count", name);
     arb_metric_sample(out, suffixed, labels, (double)cumulative);
-}
-
-int64_t arb_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t arb_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

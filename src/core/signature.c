@@ -248,18 +248,28 @@ int arb_sig_encoding_parse(const char *name, enum arb_sig_encoding *out)
     return 0;
 }
 
+void arb_secret_cleanse(char *value, size_t len)
+{
+    if (value != NULL)
+        OPENSSL_cleanse(value, len);
+}
+
+void arb_secrets_free(struct arb_secret *secrets, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        EVP_MAC_CTX_free(secrets[i].mac);
+        free(secrets[i].id);
+        arb_secret_cleanse(secrets[i].value, secrets[i].len);
+        free(secrets[i].value);
+    }
+    free(secrets);
+}
+
 void arb_signature_conf_clear(struct arb_signature_conf *conf)
 {
     if (conf == NULL)
         return;
-    for (size_t i = 0; i < conf->nsecrets; i++) {
-        EVP_MAC_CTX_free(conf->secrets[i].mac);
-        free(conf->secrets[i].id);
-        if (conf->secrets[i].value != NULL)
-            OPENSSL_cleanse(conf->secrets[i].value, conf->secrets[i].len);
-        free(conf->secrets[i].value);
-    }
-    free(conf->secrets);
+    arb_secrets_free(conf->secrets, conf->nsecrets);
     free(conf->header);
     free(conf->prefix);
     free(conf->key_header);

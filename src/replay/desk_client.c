@@ -33,6 +33,7 @@
 
 #include "arb/log.h"
 #include "arb/mem.h"
+#include "arb/clock.h"
 #include "arb/metrics.h"
 #include "arb/retry.h"
 

@@ -9,7 +9,7 @@
 
 #include "process.h"
 
-#include "arb/config.h"
+#include "conf_load.h"
 #include "arb/log.h"
 
 #include <curl/curl.h>

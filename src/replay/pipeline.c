@@ -20,6 +20,7 @@
 #include "arb/delivery.h"
 #include "arb/log.h"
 #include "arb/mem.h"
+#include "arb/clock.h"
 #include "arb/metrics.h"
 #include "arb/ordering.h"
 #include "arb/rate.h"
@@ -398,7 +399,7 @@ static void deadletter_job(struct arb_pipeline *pipeline, struct job *job)
     job->deadletter_attempts++;
     job->state = JOB_DEADLETTERING;
     const struct arb_kafka_message message = {
-        .topic = pipeline->conf->deadletter_topic,
+        .topic = pipeline->conf->deadletter.topic,
         .key = job->key,
         .key_len = job->key_len,
         .value = job->value,

@@ -20,6 +20,7 @@
 
 #include "arb/log.h"
 #include "arb/mem.h"
+#include "arb/clock.h"
 #include "arb/metrics.h"
 
 #include <errno.h>

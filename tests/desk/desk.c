@@ -27,6 +27,7 @@
 #include "arb/error.h"
 #include "arb/log.h"
 #include "arb/mem.h"
+#include "arb/clock.h"
 #include "arb/metrics.h"
 #include "arb/signature.h"
 

@@ -1,5 +1,5 @@
 /* conf_reference.c - print the configuration reference of both binaries as Markdown tables,
- * straight from the key tables the loader uses (arb_*_conf_docs). README.md embeds this
+ * straight from the key tables the loader uses (arb_*_conf_describe). README.md embeds this
  * output between markers; the docs.config_reference test fails when they differ, and
  * scripts/update-config-reference.sh rewrites the README section. */
 #include "arb/config.h"
@@ -18,33 +18,34 @@ static void cell(const char *text)
     }
 }
 
-static void table(const char *title, const struct arb_conf_doc *docs, size_t count)
+static void row(void *opaque, const struct arb_conf_doc *doc)
+{
+    (void)opaque;
+    printf("| `%s` | ", doc->key);
+    cell(doc->type);
+    fputs(" | ", stdout);
+    if (doc->default_value != NULL) {
+        putchar('`');
+        cell(doc->default_value);
+        putchar('`');
+    } else {
+        fputs(doc->required ? "required" : "none", stdout);
+    }
+    fputs(" | ", stdout);
+    cell(doc->doc);
+    fputs(" |\n", stdout);
+}
+
+static void table(const char *title, void (*describe)(arb_conf_doc_fn *fn, void *opaque))
 {
     printf("#### %s\n\n| key | type | default | meaning |\n|---|---|---|---|\n", title);
-    for (size_t i = 0; i < count; i++) {
-        printf("| `%s` | ", docs[i].key);
-        cell(docs[i].type);
-        fputs(" | ", stdout);
-        if (docs[i].default_value != NULL) {
-            putchar('`');
-            cell(docs[i].default_value);
-            putchar('`');
-        } else {
-            fputs("required", stdout);
-        }
-        fputs(" | ", stdout);
-        cell(docs[i].doc);
-        fputs(" |\n", stdout);
-    }
+    describe(row, NULL);
     putchar('\n');
 }
 
 int main(void)
 {
-    size_t nbridge, nreplay;
-    const struct arb_conf_doc *bridge = arb_bridge_conf_docs(&nbridge);
-    const struct arb_conf_doc *replay = arb_replay_conf_docs(&nreplay);
-    table("airudder-bridge (`conf/airudder-bridge.conf`)", bridge, nbridge);
-    table("airudder-replay (`conf/airudder-replay.conf`)", replay, nreplay);
+    table("airudder-bridge (`conf/airudder-bridge.conf`)", arb_bridge_conf_describe);
+    table("airudder-replay (`conf/airudder-replay.conf`)", arb_replay_conf_describe);
     return 0;
 }

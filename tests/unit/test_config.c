@@ -13,10 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arb/config.h"
+#include "conf_load.h"
+#include "arb/listen_addr.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_EXPECTED 6
+#define ARB_DOC_KEY_MAX 128
+#define ARB_BRIDGE_DOCS 49
+#define ARB_REPLAY_DOCS 35
 
 static char test_dir[256];
 
@@ -157,7 +161,7 @@ static void test_minimal_bridge(void **state)
     assert_int_equal(conf->nroutes, 1);
     assert_string_equal(conf->routes[0].event, "*");
     assert_string_equal(conf->routes[0].topic, "airudder.messages");
-    assert_shared_defaults(&conf->kafka, conf->deadletter_topic, &conf->log,
+    assert_shared_defaults(&conf->kafka, conf->deadletter.topic, &conf->log,
                            conf->shutdown_timeout_s);
     arb_bridge_conf_destroy(conf);
 }
@@ -185,7 +189,7 @@ static void test_minimal_replay(void **state)
     assert_true(conf->desk.rate_limit_rps == 0.0);
     assert_string_equal(conf->desk.ca_file, "");
     assert_false(conf->desk.insecure_skip_verify);
-    assert_shared_defaults(&conf->kafka, conf->deadletter_topic, &conf->log,
+    assert_shared_defaults(&conf->kafka, conf->deadletter.topic, &conf->log,
                            conf->shutdown_timeout_s);
     arb_replay_conf_destroy(conf);
 }
@@ -208,7 +212,7 @@ static void test_defaults(void **state)
     assert_int_equal(bridge->nroutes, 1);
     assert_string_equal(bridge->routes[0].event, "*");
     assert_string_equal(bridge->routes[0].topic, "airudder.messages");
-    assert_shared_defaults(&bridge->kafka, bridge->deadletter_topic, &bridge->log,
+    assert_shared_defaults(&bridge->kafka, bridge->deadletter.topic, &bridge->log,
                            bridge->shutdown_timeout_s);
     assert_string_equal(replay->replay.group, "airudder-replay");
     assert_int_equal(replay->replay.ntopics, 1);
@@ -216,7 +220,7 @@ static void test_defaults(void **state)
     assert_string_equal(replay->replay.admin_listen, "127.0.0.1:8081");
     assert_int_equal(replay->desk.signature.mode, ARB_SIG_OFF);
     assert_int_equal(replay->desk.max_in_flight, 64);
-    assert_shared_defaults(&replay->kafka, replay->deadletter_topic, &replay->log,
+    assert_shared_defaults(&replay->kafka, replay->deadletter.topic, &replay->log,
                            replay->shutdown_timeout_s);
     arb_bridge_conf_destroy(bridge);
     arb_replay_conf_destroy(replay);
@@ -269,7 +273,7 @@ static void test_bridge_every_key(void **state)
     assert_string_equal(conf->routes[0].topic, "sent.{channel}");
     assert_string_equal(conf->routes[1].event, "*");
     assert_string_equal(conf->routes[1].topic, "other");
-    assert_string_equal(conf->deadletter_topic, "dl");
+    assert_string_equal(conf->deadletter.topic, "dl");
     assert_int_equal(conf->log.level, ARB_LOG_DEBUG);
     assert_int_equal(conf->log.format, ARB_LOG_TEXT);
     assert_string_equal(conf->log.file, "/var/log/b.log");
@@ -319,7 +323,7 @@ static void test_replay_every_key(void **state)
     assert_true(conf->desk.rate_limit_rps == 2.5);
     assert_string_equal(conf->desk.ca_file, "/ca.pem");
     assert_true(conf->desk.insecure_skip_verify);
-    assert_string_equal(conf->deadletter_topic, "replay.dl");
+    assert_string_equal(conf->deadletter.topic, "replay.dl");
     assert_int_equal(conf->log.level, ARB_LOG_WARN);
     assert_int_equal(conf->log.format, ARB_LOG_JSON);
     assert_string_equal(conf->log.file, "/r.log");
@@ -713,52 +717,69 @@ static void test_listen_parse(void **state)
     assert_int_equal(arb_listen_parse("localhost:80", small, sizeof(small), &port), -1);
 }
 
-static const struct arb_conf_doc *find_doc(const struct arb_conf_doc *docs, size_t count,
-                                           const char *key)
+/* The documented keys, copied out of the describe callback. */
+struct docs {
+    struct arb_conf_doc rows[128];
+    char keys[128][ARB_DOC_KEY_MAX];
+    size_t count;
+};
+
+static void collect(void *opaque, const struct arb_conf_doc *doc)
 {
-    for (size_t i = 0; i < count; i++)
-        if (strcmp(docs[i].key, key) == 0)
-            return &docs[i];
+    struct docs *docs = opaque;
+    assert_true(docs->count < COUNT(docs->rows));
+    snprintf(docs->keys[docs->count], ARB_DOC_KEY_MAX, "%s", doc->key);
+    docs->rows[docs->count] = *doc;
+    docs->rows[docs->count].key = docs->keys[docs->count];
+    docs->count++;
+}
+
+static const struct arb_conf_doc *find_doc(const struct docs *docs, const char *key)
+{
+    for (size_t i = 0; i < docs->count; i++)
+        if (strcmp(docs->rows[i].key, key) == 0)
+            return &docs->rows[i];
     return NULL;
 }
 
-static void assert_docs_unique(const struct arb_conf_doc *docs, size_t count)
+static void assert_docs_unique(const struct docs *docs)
 {
-    for (size_t i = 0; i < count; i++) {
-        assert_non_null(docs[i].type);
-        assert_non_null(docs[i].doc);
-        assert_true(strlen(docs[i].doc) > 0);
-        for (size_t j = i + 1; j < count; j++)
-            assert_string_not_equal(docs[i].key, docs[j].key);
+    for (size_t i = 0; i < docs->count; i++) {
+        assert_non_null(docs->rows[i].type);
+        assert_non_null(docs->rows[i].doc);
+        assert_true(strlen(docs->rows[i].doc) > 0);
+        for (size_t j = i + 1; j < docs->count; j++)
+            assert_string_not_equal(docs->rows[i].key, docs->rows[j].key);
     }
 }
 
 static void test_docs(void **state)
 {
     (void)state;
-    size_t nbridge, nreplay;
-    const struct arb_conf_doc *bridge = arb_bridge_conf_docs(&nbridge);
-    const struct arb_conf_doc *replay = arb_replay_conf_docs(&nreplay);
+    static struct docs bridge, replay;
 
-    assert_int_equal(nbridge, 27);
-    assert_int_equal(nreplay, 29);
-    assert_docs_unique(bridge, nbridge);
-    assert_docs_unique(replay, nreplay);
-    assert_string_equal(find_doc(bridge, nbridge, "http.listen")->default_value,
-                        "\"127.0.0.1:8080\"");
-    assert_string_equal(find_doc(bridge, nbridge, "http.threads")->type, "integer 0..64");
-    assert_string_equal(find_doc(bridge, nbridge, "http.threads")->default_value, "0");
-    assert_string_equal(find_doc(bridge, nbridge, "signature.mode")->type,
-                        "one of enforce, off");
-    assert_null(find_doc(bridge, nbridge, "signature.secrets")->default_value);
-    assert_null(find_doc(bridge, nbridge, "desk.url"));
-    assert_null(find_doc(replay, nreplay, "desk.url")->default_value);
-    assert_string_equal(find_doc(replay, nreplay, "desk.signature.mode")->default_value,
+    arb_bridge_conf_describe(collect, &bridge);
+    arb_replay_conf_describe(collect, &replay);
+    print_message("%zu bridge keys, %zu replay keys\n", bridge.count, replay.count);
+    assert_int_equal(bridge.count, ARB_BRIDGE_DOCS);
+    assert_int_equal(replay.count, ARB_REPLAY_DOCS);
+    assert_docs_unique(&bridge);
+    assert_docs_unique(&replay);
+    assert_string_equal(find_doc(&bridge, "http.listen")->default_value, "\"127.0.0.1:8080\"");
+    assert_string_equal(find_doc(&bridge, "http.threads")->type, "integer 0..64");
+    assert_string_equal(find_doc(&bridge, "http.threads")->default_value, "0");
+    assert_string_equal(find_doc(&bridge, "signature.mode")->type, "one of enforce, off");
+    assert_null(find_doc(&bridge, "signature.secrets")->default_value);
+    assert_non_null(find_doc(&bridge, "endpoints[].path"));
+    assert_non_null(find_doc(&bridge, "endpoints[].token.header"));
+    assert_non_null(find_doc(&bridge, "routes[].topic"));
+    assert_null(find_doc(&bridge, "desk.url"));
+    assert_null(find_doc(&replay, "desk.url")->default_value);
+    assert_string_equal(find_doc(&replay, "desk.signature.mode")->default_value,
                         "\"enforce\"");
-    assert_string_equal(find_doc(replay, nreplay, "desk.insecure_skip_verify")->default_value,
-                        "false");
-    assert_non_null(find_doc(replay, nreplay, "kafka.properties"));
-    assert_null(find_doc(replay, nreplay, "routes"));
+    assert_string_equal(find_doc(&replay, "desk.insecure_skip_verify")->default_value, "false");
+    assert_non_null(find_doc(&replay, "kafka.properties"));
+    assert_null(find_doc(&replay, "routes"));
 }
 
 /* ---- runner ------------------------------------------------------------------------------ */
