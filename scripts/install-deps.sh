@@ -13,6 +13,7 @@ set -eu
 # Bench: wrk.
 packages='build-essential cmake pkg-config
 librdkafka-dev libmicrohttpd-dev libjansson-dev libssl-dev libconfig-dev libcurl4-openssl-dev
+libsimdjson-dev
 libcmocka-dev kcat jq curl valgrind wrk openjdk-17-jre-headless maven shellcheck prometheus
 docker-compose python3-yaml'
 

@@ -13,6 +13,7 @@ enum arb_errcode {
     ARB_E_OK = 0,
     ARB_E_INVALID,   /* bad argument or value (config, command line) */
     ARB_E_SIGNATURE, /* missing, malformed or wrong signature */
+    ARB_E_AUTH,      /* missing or wrong token or credentials */
     ARB_E_JSON,      /* body is not JSON */
     ARB_E_SCHEMA,    /* JSON, but not a valid event */
     ARB_E_ROUTE,     /* no route for the event */

@@ -59,19 +59,30 @@ struct arb_json_index {
 
 struct arb_json_scanner;
 
+/* Can this CPU run the parser as it was compiled (ARB_JSON_ISA)? -1 with err when not. */
+int arb_json_cpu_check(struct arb_error *err);
+
 /* max_bytes: the largest body it will be given. */
 struct arb_json_scanner *arb_json_scanner_new(size_t max_bytes);
 void arb_json_scanner_destroy(struct arb_json_scanner *scanner);
 
-/* Validate body and index it to depth levels below the root (1: the root's members only).
- * Not JSON: -1 with ARB_E_JSON and a short reason (no position: the caller may ask Jansson
- * for line and column). */
-int arb_json_scan(struct arb_json_scanner *scanner, const char *body, size_t len, int depth,
-                  struct arb_json_index *out, struct arb_error *err);
+/* Validate body and index it to depth levels below the root (1: the root's members only);
+ * the index is the scanner's until its next scan. Not JSON: NULL with ARB_E_JSON and a
+ * short reason (no position: the caller may ask Jansson for line and column). */
+const struct arb_json_index *arb_json_scan(struct arb_json_scanner *scanner, const char *body,
+                                           size_t len, int depth, struct arb_error *err);
 
-/* Helpers over an index. */
-const struct arb_json_node *arb_json_member(const struct arb_json_index *index, int32_t object,
-                                            const char *key);
+/* The index of the last scan that got as far as indexing (a body that is JSON), or NULL. */
+const struct arb_json_index *arb_json_scanner_last(const struct arb_json_scanner *scanner);
+
+/* Helpers over an index: a member of an object node by key, the first recorded child of a
+ * node and the next sibling (NULL at the end). */
+const struct arb_json_node *arb_json_member(const struct arb_json_index *index,
+                                            const struct arb_json_node *object, const char *key);
+const struct arb_json_node *arb_json_first(const struct arb_json_index *index,
+                                           const struct arb_json_node *node);
+const struct arb_json_node *arb_json_next(const struct arb_json_index *index,
+                                          const struct arb_json_node *node);
 const char *arb_json_type_name(enum arb_json_type type);
 
 #ifdef __cplusplus

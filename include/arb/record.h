@@ -1,58 +1,72 @@
-/* record.h - split a validated event into Kafka records (contract section 4).
+/* record.h - split a checked event into Kafka records (contract section 4), by splicing the
+ * body's own bytes.
  *
- * One record per element of messages[], in array order, keyed by call_id. The value is the
- * event's top-level fields except messages, in their order, then "message" (the element,
- * unknown fields and non-ASCII text kept), "message_index", "message_count" and
- * "received_at" (ms since the epoch). An event whose messages is absent or empty becomes one
- * record: the event as received plus "message_count": 0 and "received_at". Removing those
- * four added fields and putting "message" back as "messages": [message] rebuilds an event
- * (arb_record_rebuild_event). */
+ * One record per element of messages, in array order, keyed by call_id. The value is the
+ * event's top-level members except messages, in their order and as sent, then "message" (the
+ * element, as sent: unknown fields, whitespace and escapes kept), "message_index",
+ * "message_count" and "received_at" (ms since the epoch). An event whose messages is absent
+ * or empty becomes one record: its members as sent plus "message_count": 0 and
+ * "received_at". Nothing is re-serialised: members and elements are copied from the body.
+ *
+ * A plan measures the records before anything is built, so an event whose records would be
+ * too many or too large is refused whole; the set is then one allocation holding every
+ * value and header. */
 #ifndef ARB_RECORD_H
 #define ARB_RECORD_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arb/error.h"
+#include "arb/event.h"
 #include "arb/header.h"
 #include "arb/route.h"
 
 #define ARB_REQUEST_ID_LEN 32 /* hex characters */
 #define ARB_RECORD_HEADERS_MAX 7
+/* What a record costs Kafka beyond its value, key and header bytes (the record's framing);
+ * counted when comparing with message.max.bytes. */
+#define ARB_RECORD_OVERHEAD 128
 
 struct arb_record {
-    char *value; /* owned, malloc'd; whoever hands it to librdkafka sets this to NULL */
+    const char *value; /* in the set's block */
     size_t value_len;
     struct arb_header headers[ARB_RECORD_HEADERS_MAX];
     size_t nheaders;
 };
 
+struct arb_record_plan {
+    size_t count;   /* records */
+    size_t bytes;   /* of their values and header text, together */
+    size_t largest; /* one record as Kafka counts it: value, key, headers and overhead */
+    size_t largest_index;
+};
+
 struct arb_recordset {
-    json_t *event; /* a reference: header values and key point into it */
+    char topic[ARB_TOPIC_MAX + 1];
     const char *key; /* the call_id */
     size_t key_len;
-    char topic[ARB_TOPIC_MAX + 1];
     char request_id[ARB_REQUEST_ID_LEN + 1];
     char received_at[24]; /* decimal ms, for the header */
     int64_t received_at_ms;
-    struct arb_record *records;
     size_t count;
+    size_t bytes; /* the plan's */
+    struct arb_record records[];
 };
 
 /* The request id of a body: the first 32 hex characters of SHA-256 over its raw bytes, so a
- * retried webhook gets the same id. */
-void arb_request_id(const void *body, size_t len, char out[ARB_REQUEST_ID_LEN + 1]);
+ * retried webhook gets the same id. sha256 is an EVP_MD fetched once by the caller, or NULL
+ * to let OpenSSL find one. */
+void arb_request_id(const void *sha256, const void *body, size_t len,
+                    char out[ARB_REQUEST_ID_LEN + 1]);
 
-/* Split a validated event (see event.h) into records for topic. Takes its own reference to
- * event. */
-int arb_recordset_new(json_t *event, const char *topic, const char *request_id,
-                      int64_t received_at_ms, struct arb_recordset **out, struct arb_error *err);
+void arb_records_plan(const struct arb_event *event, int64_t received_at_ms,
+                      struct arb_record_plan *plan);
+
+/* Build the records the plan measured. The set does not point into the body or the index:
+ * it outlives both. */
+struct arb_recordset *arb_records_build(const struct arb_event *event,
+                                        const struct arb_record_plan *plan, const char *topic,
+                                        const char *request_id, int64_t received_at_ms);
 void arb_recordset_destroy(struct arb_recordset *set);
-
-/* Rebuild the AIRudder event a record came from: its value without the four added fields,
- * with "messages": [message] when it carries a message. Returns a new object or NULL with
- * err (ARB_E_JSON when value is not a JSON object). */
-json_t *arb_record_rebuild_event(const char *value, size_t len, struct arb_error *err);
 
 #endif

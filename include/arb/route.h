@@ -7,7 +7,6 @@
 #ifndef ARB_ROUTE_H
 #define ARB_ROUTE_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "arb/error.h"
@@ -22,10 +21,17 @@ struct arb_route {
 /* Check a topic template: legal characters, known placeholders, balanced braces. */
 int arb_route_check(const char *topic, struct arb_error *err);
 
-/* Pick the route for event and write its topic (NUL-terminated) to out, which must hold
+/* What routing looks at: the event's name and two of its fields (each NULL when absent;
+ * not NUL-terminated). */
+struct arb_route_fields {
+    const char *event, *channel, *company;
+    size_t event_len, channel_len, company_len;
+};
+
+/* Pick the route for an event and write its topic (NUL-terminated) to out, which must hold
  * ARB_TOPIC_MAX + 1 bytes. No match: -1 with ARB_E_ROUTE. */
-int arb_route_topic(const struct arb_route *routes, size_t count, const json_t *event,
-                    char *out, struct arb_error *err);
+int arb_route_topic(const struct arb_route *routes, size_t count,
+                    const struct arb_route_fields *fields, char *out, struct arb_error *err);
 
 void arb_routes_free(struct arb_route *routes, size_t count);
 

@@ -1,123 +1,119 @@
-/* http_server.c - the bridge's HTTP front end (see http_server.h).
+/* http_server.c - the bridge's HTTP front end: the driver of the core's decisions (see
+ * http_server.h).
  *
- * libmicrohttpd calls on_request several times per request: once when the headers are in,
- * once per piece of body, once when the body is complete, and once more after the producer
- * resumed a suspended connection. An event whose media type or declared size is wrong is
- * refused on the first call, before its body is read (the connection then closes, since
- * the body was not consumed); every other answer is given once the body is in, which keeps
- * the connection alive. A chunked body over the limit is counted, not stored, and answered
- * 413 at its end. on_completed writes the access log line and the metrics, and frees the
- * request.
+ * libmicrohttpd calls on_request several times per request: once when the head is in, once
+ * per piece of body, once when the body is complete, and once more after a suspended
+ * connection was resumed. The head goes to the edge's rules (core/edge.c): a framing problem,
+ * a wrong media type or a declared size over the limit is answered at once, which closes the
+ * connection, since the body is not read; every other answer is given once the body is in,
+ * which keeps the connection alive. The body goes to the ingest (core/ingest.c): the
+ * sender's authentication, then the dedup window (a retried webhook already answered 200 is
+ * answered 200 again), then the event's checks, which end in records to produce, a body to
+ * dead-letter, or an answer. A request waiting for Kafka, or for a first copy of itself, is a
+ * suspended connection, resumed by a callback.
  *
- * With http.tls_cert and http.tls_key the daemon serves HTTPS (libmicrohttpd with GnuTLS):
- * both PEM files are read once at start and handed over in memory; nothing else changes. */
+ * Budgets: bytes of bodies not yet authenticated count as they arrive, up to
+ * http.max_unverified_bytes, so that unsigned clients can hold at most that part of the
+ * whole; an authenticated request then counts its records' bytes against
+ * http.max_in_flight_bytes, and itself against http.max_in_flight. Slow connections are
+ * closed by the guard (http_guard.c). */
 #include "http_server.h"
+#include "admin.h"
+#include "http_guard.h"
 #include "listen.h"
 
-#include "arb/event.h"
+#include "arb/clock.h"
+#include "arb/dedup.h"
+#include "arb/edge.h"
+#include "arb/ingest.h"
 #include "arb/log.h"
 #include "arb/mem.h"
-#include "arb/clock.h"
 #include "arb/metrics.h"
-#include "arb/record.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define RETRY_AFTER_S "5"
-
-enum endpoint { EP_EVENTS = 0, EP_HEALTHZ, EP_READYZ, EP_METRICS, EP_OTHER, EP_COUNT };
-
-static const char *const endpoint_paths[EP_COUNT] = {NULL, "/healthz", "/readyz", "/metrics",
-                                                     "other"};
-
-/* Beyond this many bytes of a body we refuse to store, the connection is dropped. */
-#define DISCARD_LIMIT (64 * 1024 * 1024)
-
-/* A certificate chain or a key larger than this is a mistake, not a PEM file. */
+#define DISCARD_LIMIT (64 * 1024 * 1024) /* beyond this many unwanted body bytes: drop */
 #define PEM_FILE_MAX (1024 * 1024)
+#define HEADERS_MAX 128 /* a head with more headers is refused (the memory limit cuts first) */
 
 /* The statuses the bridge answers; anything else is counted as 500. */
 static const int statuses[] = {200, 400, 401, 404, 405, 413, 415, 422, 500, 503};
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
+#define OPERATOR_ROUTES 4 /* after the endpoints: /healthz, /readyz, /metrics, others */
 
 struct arb_http_server {
     const struct arb_bridge_conf *conf;
     struct arb_producer *producer;
     struct MHD_Daemon *daemon;
+    struct arb_http_guard *guard;
+    pthread_key_t ingest_key; /* each worker thread's ingest */
+    bool ingest_key_made;
+    pthread_mutex_t dedup_lock;
+    struct arb_dedup *dedup; /* NULL when dedup.window_s is 0 */
     atomic_bool quiescing;
-    atomic_size_t active;        /* requests of any endpoint being handled */
-    atomic_size_t events_active; /* of the events endpoint: the in-flight gauge */
-    atomic_llong body_bytes;     /* bodies those hold: bounded by http.max_in_flight_bytes */
-
-    atomic_uint_fast64_t requests[EP_COUNT][NSTATUSES];
-    struct arb_histogram duration; /* events endpoint: receipt to answer */
-
-    /* PEM text, NUL-terminated; NULL for plain HTTP. libmicrohttpd reads them in place, so
-     * they live as long as the daemon; the key is cleansed before it is freed. */
-    char *tls_cert, *tls_key;
+    atomic_size_t active;        /* requests of any path being handled */
+    atomic_size_t events_active; /* authenticated event requests: the in-flight gauge */
+    atomic_llong unverified_bytes, held_bytes;
+    atomic_uint_fast64_t (*requests)[NSTATUSES]; /* per endpoint, then OPERATOR_ROUTES */
+    size_t nroutes;
+    atomic_uint_fast64_t dedup_answers;
+    struct arb_histogram duration;
+    char *tls_cert, *tls_key; /* PEM text, NUL-terminated; NULL for plain HTTP */
     size_t tls_key_len;
 };
 
+enum phase { PHASE_HEAD = 0, PHASE_BODY, PHASE_WAITING };
+
 struct request {
+    struct arb_dedup_waiter waiter; /* first: a waiter is its request */
     struct arb_http_server *server;
     struct MHD_Connection *connection;
-    enum endpoint endpoint;
-    bool post, get; /* the method: POST, or GET/HEAD */
-    int64_t started_ns;
+    struct arb_conn *conn;
+    char *raw_uri;
+    enum phase phase;
+    struct arb_head_verdict verdict;
+    size_t route; /* for the metrics */
+    int64_t started_ns, received_at_ms;
     struct arb_buf body;
-    size_t discarded; /* body bytes not stored (over the limit, or not wanted) */
-    size_t length;    /* of the body, which is freed once its records are queued */
-    long long held;   /* bytes counted in body_bytes for this request until it completes */
-    bool too_large, overloaded;
-    bool answered;  /* a response is queued */
-    bool waiting;   /* suspended until the producer calls back */
-    enum arb_produce_result result;
-    int status_when_stored; /* 200, or 400/422 for a dead letter */
-    struct arb_error problem; /* what made the event a dead letter */
-    char request_id[ARB_REQUEST_ID_LEN + 1];
-    char *call_id; /* when known: keys the dead letter, names the conversation in logs */
+    size_t discarded, length;
+    long long unverified, held; /* bytes counted in the server's budgets */
+    bool too_large, overloaded, counted_active, answered;
+    struct arb_ingest_outcome outcome;
+    enum arb_stored stored;
+    struct arb_dedup_key key;
+    bool dedup_first;  /* the first copy: finishes the key */
+    bool dedup_waiter; /* a repeat waiting for the first copy's answer */
+    struct arb_answer copied;  /* a waiter's answer, detail in copied_detail */
+    char copied_detail[ARB_ERROR_MSG_MAX];
+    char *call_id; /* for the access log, when known */
     int status;
     int64_t answered_ns;
 };
 
 /* ---- responses ---- */
 
-static int status_slot(int status)
+static size_t status_slot(int status)
 {
     for (size_t i = 0; i < NSTATUSES; i++)
         if (statuses[i] == status)
-            return (int)i;
-    return (int)NSTATUSES - 2; /* 500 */
+            return i;
+    return NSTATUSES - 2; /* 500 */
 }
 
-static enum MHD_Result respond(struct request *request, int status, const char *body,
-                               const char *allow, bool close_connection)
+static enum MHD_Result queue(struct request *request, int status,
+                             struct MHD_Response *response)
 {
-    struct MHD_Response *response = MHD_create_response_from_buffer(
-        strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (response == NULL)
-        return MHD_NO;
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (request->request_id[0] != '\0')
-        MHD_add_response_header(response, "X-Request-Id", request->request_id);
-    if (allow != NULL)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
-    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_S);
-    if (close_connection)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(request->connection, (unsigned)status, response);
     MHD_destroy_response(response);
     request->answered = true;
@@ -126,156 +122,149 @@ static enum MHD_Result respond(struct request *request, int status, const char *
     return ret;
 }
 
-/* {"error": error, "detail": detail}; detail may be NULL. */
-static enum MHD_Result respond_error(struct request *request, int status, const char *error,
-                                     const char *detail)
+static enum MHD_Result respond(struct request *request, int status, const char *body,
+                               const char *allow, bool close, bool challenge)
 {
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (response == NULL)
+        return MHD_NO;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (request->outcome.request_id[0] != '\0')
+        MHD_add_response_header(response, "X-Request-Id", request->outcome.request_id);
+    if (allow != NULL)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
+    if (challenge)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Basic realm=\"airudder-bridge\"");
+    if (status == 503)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_S);
+    if (close || status == 503)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
+    return queue(request, status, response);
+}
+
+/* {} for 200; {"error": error, "detail": detail} otherwise (detail may be NULL). */
+static enum MHD_Result respond_with(struct request *request, int status, const char *error,
+                                    const char *detail, bool close)
+{
+    if (error == NULL)
+        return respond(request, status, "{}", NULL, close, false);
     json_t *body = json_pack("{ss}", "error", error);
     if (detail != NULL)
         json_object_set_new(body, "detail", json_string(detail));
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    enum MHD_Result ret = respond(request, status, text, NULL, status == 503);
+    enum MHD_Result ret = respond(request, status, text, NULL, close,
+                                  status == 401 && request->outcome.basic_challenge);
     free(text);
     return ret;
 }
 
-/* ---- operator endpoints ---- */
-
-static void render_metrics(struct arb_http_server *server, struct arb_buf *out)
+static enum MHD_Result respond_answer(struct request *request, const struct arb_answer *answer)
 {
-    static const char requests[] = "airudder_bridge_requests_total";
-    static const char duration[] = "airudder_bridge_request_duration_seconds";
-    static const char in_flight[] = "airudder_bridge_requests_in_flight";
-    char labels[320];
-
-    arb_metric_family(out, requests, "counter", "HTTP requests answered, by path and status.");
-    for (int ep = 0; ep < EP_COUNT; ep++) {
-        const char *path = ep == EP_EVENTS ? server->conf->http.path : endpoint_paths[ep];
-        for (size_t s = 0; s < NSTATUSES; s++) {
-            uint64_t n = atomic_load_explicit(&server->requests[ep][s], memory_order_relaxed);
-            if (n == 0)
-                continue;
-            snprintf(labels, sizeof(labels), "path=\"%s\",code=\"%d\"", path, statuses[s]);
-            arb_metric_sample(out, requests, labels, (double)n);
-        }
-    }
-    arb_metric_family(out, duration, "histogram",
-                      "Time from receiving an event to answering it, in seconds.");
-    arb_metric_histogram(out, duration, NULL, &server->duration);
-    arb_metric_family(out, in_flight, "gauge",
-                      "Event requests being handled, including those waiting for Kafka.");
-    arb_metric_sample(out, in_flight, NULL, (double)atomic_load(&server->events_active));
-    arb_producer_metrics(server->producer, out);
+    return respond_with(request, answer->status, answer->error, answer->detail, false);
 }
 
-static enum MHD_Result serve_operator_endpoint(struct request *request)
-{
-    struct arb_http_server *server = request->server;
-    switch (request->endpoint) {
-    case EP_HEALTHZ:
-        return respond(request, 200, "{\"status\":\"ok\"}", NULL, false);
-    case EP_READYZ:
-        if (atomic_load(&server->quiescing))
-            return respond(request, 503, "{\"status\":\"shutting_down\"}", NULL, false);
-        if (!arb_producer_ready(server->producer))
-            return respond(request, 503, "{\"status\":\"kafka_unreachable\"}", NULL, false);
-        return respond(request, 200, "{\"status\":\"ready\"}", NULL, false);
-    case EP_METRICS: {
-        struct arb_buf out;
-        arb_buf_init(&out);
-        render_metrics(server, &out);
-        struct MHD_Response *response =
-            MHD_create_response_from_buffer(out.len, out.data, MHD_RESPMEM_MUST_FREE);
-        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                "text/plain; version=0.0.4; charset=utf-8");
-        enum MHD_Result ret = MHD_queue_response(request->connection, 200, response);
-        MHD_destroy_response(response);
-        request->answered = true;
-        request->status = 200;
-        return ret;
-    }
-    default:
-        return respond_error(request, 404, "not_found", NULL);
-    }
-}
+/* ---- budgets ---- */
 
-/* ---- the events endpoint ---- */
-
-/* application/json, any case, optionally followed by parameters (charset). */
-static bool is_json_media_type(const char *value)
+/* Count bytes more against budget (at most limit); false, counting nothing, when they do not
+ * fit. */
+static bool take(atomic_llong *budget, long long *held, long long bytes, long long limit)
 {
-    static const char json[] = "application/json";
-    if (value == NULL || strncasecmp(value, json, sizeof(json) - 1) != 0)
-        return false;
-    value += sizeof(json) - 1;
-    while (*value == ' ' || *value == '\t')
-        value++;
-    return *value == '\0' || *value == ';';
-}
-
-/* The declared Content-Length, or 0 (chunked: counted as it arrives). */
-static unsigned long long declared_length(struct request *request)
-{
-    const char *length = MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
-    return length ? strtoull(length, NULL, 10) : 0;
-}
-
-/* Count bytes more of this request's body against http.max_in_flight_bytes; false (and
- * nothing counted) when they would not fit. */
-static bool hold(struct request *request, long long bytes)
-{
-    struct arb_http_server *server = request->server;
-    long long limit = server->conf->http.max_in_flight_bytes;
-    if (atomic_fetch_add(&server->body_bytes, bytes) + bytes > limit) {
-        atomic_fetch_sub(&server->body_bytes, bytes);
+    if (atomic_fetch_add(budget, bytes) + bytes > limit) {
+        atomic_fetch_sub(budget, bytes);
         return false;
     }
-    request->held += bytes;
+    *held += bytes;
     return true;
 }
 
-/* First call of a POST to the events path: everything that can be refused before the body. */
-static enum MHD_Result on_event_headers(struct request *request)
+static void give_back(atomic_llong *budget, long long *held)
 {
-    struct arb_http_server *server = request->server;
-    const char *type = MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND,
-                                                   MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (atomic_load(&server->quiescing))
-        return respond_error(request, 503, "shutting_down", NULL);
-    if (!is_json_media_type(type))
-        return respond_error(request, 415, "unsupported_media_type",
-                             "Content-Type must be application/json");
-    if (declared_length(request) > (unsigned long long)server->conf->http.max_body_bytes)
-        return respond_error(request, 413, "body_too_large", NULL);
-    /* events_active counts this request too */
-    if (atomic_load(&server->events_active) > (size_t)server->conf->http.max_in_flight ||
-        !hold(request, (long long)declared_length(request)))
-        return respond_error(request, 503, "overloaded", "too many requests in progress");
+    atomic_fetch_sub(budget, *held);
+    *held = 0;
+}
+
+/* ---- the head ---- */
+
+struct head_reader {
+    struct arb_head_header headers[HEADERS_MAX];
+    size_t count;
+    bool overflow;
+};
+
+static enum MHD_Result read_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    struct head_reader *reader = cls;
+    (void)kind;
+    if (reader->count == HEADERS_MAX) {
+        reader->overflow = true;
+        return MHD_NO;
+    }
+    reader->headers[reader->count++] = (struct arb_head_header){
+        key, key_size, value != NULL ? value : "", value != NULL ? value_size : 0};
     return MHD_YES;
 }
 
-/* Stop storing a body (over a limit): what arrived so far is only counted from now on. */
+static size_t route_of(const struct arb_http_server *server,
+                       const struct arb_head_verdict *verdict)
+{
+    size_t n = server->conf->nendpoints;
+    if (verdict->kind == ARB_HEAD_EVENTS)
+        return (size_t)(verdict->endpoint - server->conf->endpoints);
+    return n + (size_t)(verdict->kind - ARB_HEAD_HEALTHZ);
+}
+
+static enum MHD_Result on_head(struct request *request, const char *url, const char *method,
+                               const char *version)
+{
+    struct arb_http_server *server = request->server;
+    struct head_reader reader = {0};
+
+    MHD_get_connection_values_n(request->connection, MHD_HEADER_KIND, read_header, &reader);
+    const struct arb_head head = {method, version, request->raw_uri, url, reader.headers,
+                                  reader.count};
+    arb_edge_check_head(server->conf, &head, &request->verdict);
+    arb_conn_head_done(server->guard, request->conn, request->started_ns);
+    request->route = route_of(server, &request->verdict);
+    request->phase = PHASE_BODY;
+    if (reader.overflow)
+        return respond_with(request, 400, "bad_request", "too many headers", true);
+    if (request->verdict.kind == ARB_HEAD_EVENTS && atomic_load(&server->quiescing))
+        return respond_with(request, 503, "shutting_down", NULL, true);
+    if (request->verdict.status != 0 && request->verdict.close)
+        return respond_with(request, request->verdict.status, request->verdict.error,
+                            request->verdict.detail, true);
+    return MHD_YES;
+}
+
+/* ---- the body ---- */
+
 static void drop_body(struct request *request)
 {
-    request->discarded = request->body.len;
+    request->discarded += request->body.len;
     arb_buf_free(&request->body);
+    give_back(&request->server->unverified_bytes, &request->unverified);
 }
 
 /* Store a piece of an event's body, or count it when it is not wanted or over a limit. */
 static enum MHD_Result on_body_data(struct request *request, const char *data, size_t size)
 {
-    bool wanted = request->endpoint == EP_EVENTS && request->post && !request->too_large &&
-                  !request->overloaded;
-    size_t len = request->body.len + size;
-    if (wanted && len > (size_t)request->server->conf->http.max_body_bytes) {
-        request->too_large = true;
+    struct arb_http_server *server = request->server;
+    const struct arb_http_conf *http = &server->conf->http;
+    bool wanted = request->verdict.kind == ARB_HEAD_EVENTS && request->verdict.status == 0 &&
+                  !request->too_large && !request->overloaded;
+
+    arb_conn_body_bytes(server->guard, request->conn, size);
+    if (wanted && request->body.len + size > (size_t)http->max_body_bytes) {
+        request->too_large = true; /* a chunked body: counted from here, not stored */
         drop_body(request);
         wanted = false;
-    } else if (wanted && (long long)len > request->held &&
-               !hold(request, (long long)len - request->held)) {
-        request->overloaded = true; /* a chunked body that no longer fits */
+    } else if (wanted && !take(&server->unverified_bytes, &request->unverified, (long long)size,
+                               http->max_unverified_bytes)) {
+        request->overloaded = true;
         drop_body(request);
         wanted = false;
     }
@@ -283,160 +272,277 @@ static enum MHD_Result on_body_data(struct request *request, const char *data, s
         request->discarded += size;
         return request->discarded > DISCARD_LIMIT ? MHD_NO : MHD_YES;
     }
-    if (request->body.cap == 0)
-        arb_buf_reserve(&request->body, request->held > 0 ? (size_t)request->held : size);
+    if (request->body.cap == 0) { /* the declared length, and the parser's padding */
+        size_t expect = request->verdict.declared_length > 0
+                            ? (size_t)request->verdict.declared_length
+                            : size;
+        arb_buf_reserve(&request->body, expect + ARB_JSON_PADDING);
+    }
     arb_buf_append(&request->body, data, size);
     return MHD_YES;
+}
+
+/* ---- the events endpoint ---- */
+
+static struct arb_ingest *thread_ingest(struct arb_http_server *server)
+{
+    struct arb_ingest *ingest = pthread_getspecific(server->ingest_key);
+    if (ingest == NULL) {
+        ingest = arb_ingest_new(server->conf, arb_producer_max_message(server->producer));
+        pthread_setspecific(server->ingest_key, ingest);
+    }
+    return ingest;
+}
+
+struct auth_reader {
+    const struct arb_endpoint_conf *endpoint;
+    struct arb_auth_request *auth;
+};
+
+static void note(struct arb_auth_header *h, const char *value, size_t len)
+{
+    if (h->count++ == 0) {
+        h->value = value;
+        h->len = len;
+    }
+}
+
+static enum MHD_Result read_auth_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        size_t key_size, const char *value, size_t value_size)
+{
+    struct auth_reader *reader = cls;
+    const struct arb_endpoint_conf *endpoint = reader->endpoint;
+    const char *v = value != NULL ? value : "";
+    (void)kind;
+    (void)key_size;
+    if (strcasecmp(key, endpoint->signature->header) == 0)
+        note(&reader->auth->signature, v, value_size);
+    else if (endpoint->signature->key_header[0] != '\0' &&
+             strcasecmp(key, endpoint->signature->key_header) == 0)
+        note(&reader->auth->key_id, v, value_size);
+    else if (endpoint->token.header[0] != '\0' && strcasecmp(key, endpoint->token.header) == 0)
+        note(&reader->auth->token, v, value_size);
+    else if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0)
+        note(&reader->auth->authorization, v, value_size);
+    return MHD_YES;
+}
+
+static void read_request(struct request *request, struct arb_ingest_request *req)
+{
+    const struct arb_endpoint_conf *endpoint = request->verdict.endpoint;
+    memset(req, 0, sizeof(*req));
+    req->endpoint = endpoint;
+    req->received_at_ms = request->received_at_ms;
+    req->auth.body = request->body.data != NULL ? request->body.data : "";
+    req->auth.len = request->body.len;
+    req->auth.path_token = request->verdict.path_token;
+    req->auth.path_token_len = request->verdict.path_token_len;
+    struct auth_reader reader = {endpoint, &req->auth};
+    MHD_get_connection_values_n(request->connection, MHD_HEADER_KIND, read_auth_header, &reader);
 }
 
 static void on_produced(void *opaque, enum arb_produce_result result)
 {
     struct request *request = opaque;
-    request->result = result;
+    request->stored = result == ARB_PRODUCE_OK          ? ARB_STORED_OK
+                      : result == ARB_PRODUCE_TOO_LARGE ? ARB_STORED_TOO_LARGE
+                                                        : ARB_STORED_RETRIABLE;
     MHD_resume_connection(request->connection);
 }
 
-/* Write the body whole to the dead-letter topic; answer status once it is stored. */
-static void store_dead_letter(struct request *request, int status)
+static void suspend(struct request *request)
 {
-    struct arb_deadletter letter = {
+    request->phase = PHASE_WAITING;
+    MHD_suspend_connection(request->connection);
+}
+
+static void deadletter(struct request *request)
+{
+    struct arb_ingest_outcome *outcome = &request->outcome;
+    const struct arb_deadletter letter = {
         .body = request->body.data,
         .len = request->body.len,
-        .call_id = request->call_id,
-        .reason = request->problem.message,
-        .request_id = request->request_id,
-        .received_at_ms = arb_wall_ms(),
+        .call_id = outcome->deadletter_key,
+        .reason = outcome->problem.message,
+        .request_id = outcome->request_id,
+        .received_at_ms = request->received_at_ms,
     };
-    request->status_when_stored = status;
-    request->waiting = true;
-    MHD_suspend_connection(request->connection);
+    arb_log_kv(ARB_LOG_INFO, "invalid event", "request_id", outcome->request_id, "problem",
+               outcome->problem.message, NULL);
+    suspend(request);
     arb_producer_send_deadletter(request->server->producer, &letter, on_produced, request);
 }
 
-/* A signed body that is not a valid event: keep it, whole, in the dead-letter topic. */
-static enum MHD_Result reject_event(struct request *request)
+/* The first copy's answer is also that of the repeats that waited for it. */
+static void finish_dedup(struct request *request, const struct arb_answer *answer)
 {
-    int status = request->problem.code == ARB_E_JSON ? 400 : 422;
-    if (request->call_id == NULL)
-        request->call_id = arb_event_peek_call_id(request->body.data, request->body.len);
-    arb_log_kv(ARB_LOG_INFO, "invalid event", "request_id", request->request_id, "problem",
-               request->problem.message, NULL);
-    store_dead_letter(request, status);
+    struct arb_http_server *server = request->server;
+    struct arb_dedup_waiter *waiters;
+
+    if (!request->dedup_first)
+        return;
+    request->dedup_first = false;
+    pthread_mutex_lock(&server->dedup_lock);
+    waiters = arb_dedup_finish(server->dedup, &request->key, answer->status == 200,
+                               request->received_at_ms);
+    pthread_mutex_unlock(&server->dedup_lock);
+    while (waiters != NULL) {
+        struct request *waiter = (struct request *)waiters;
+        waiters = waiters->next;
+        waiter->copied = *answer;
+        if (answer->detail != NULL) {
+            snprintf(waiter->copied_detail, sizeof(waiter->copied_detail), "%s", answer->detail);
+            waiter->copied.detail = waiter->copied_detail;
+        }
+        MHD_resume_connection(waiter->connection);
+    }
+}
+
+static enum MHD_Result answer_now(struct request *request, const struct arb_answer *answer)
+{
+    finish_dedup(request, answer);
+    return respond_answer(request, answer);
+}
+
+/* Is this webhook's request id one already answered 200, or under way? */
+static enum arb_dedup_state check_dedup(struct request *request)
+{
+    struct arb_http_server *server = request->server;
+    enum arb_dedup_state state;
+
+    if (server->dedup == NULL ||
+        arb_dedup_key_of(request->outcome.request_id, 0, &request->key) != 0)
+        return ARB_DEDUP_UNTRACKED;
+    pthread_mutex_lock(&server->dedup_lock);
+    state = arb_dedup_begin(server->dedup, &request->key, request->received_at_ms,
+                            &request->waiter);
+    if (state == ARB_DEDUP_PENDING) /* suspended before the first copy can resume it */
+        suspend(request);
+    pthread_mutex_unlock(&server->dedup_lock);
+    request->dedup_first = state == ARB_DEDUP_NEW;
+    request->dedup_waiter = state == ARB_DEDUP_PENDING;
+    return state;
+}
+
+static void log_refusal(const struct request *request)
+{
+    const char *msg = request->verdict.endpoint->auth == ARB_AUTH_SIGNATURE
+                          ? "signature rejected"
+                          : "sender rejected";
+    arb_log_kv(ARB_LOG_WARN, msg, "reason", request->outcome.problem.message, NULL);
+}
+
+/* The records go to Kafka, counted against the in-flight bytes until they are answered. */
+static enum MHD_Result produce(struct request *request)
+{
+    struct arb_http_server *server = request->server;
+    struct arb_recordset *records = request->outcome.records;
+    const struct arb_answer overloaded = {503, "overloaded", "too many requests in progress"};
+
+    if (!take(&server->held_bytes, &request->held, (long long)records->bytes,
+              server->conf->http.max_in_flight_bytes))
+        return answer_now(request, &overloaded);
+    request->call_id = arb_xstrndup(records->key, records->key_len);
+    request->outcome.records = NULL; /* the producer owns them now */
+    request->length = request->body.len;
+    arb_buf_free(&request->body);
+    suspend(request);
+    arb_producer_send(server->producer, records, on_produced, request);
     return MHD_YES;
 }
 
-static int verify(struct request *request)
-{
-    const struct arb_signature_conf *sig = &request->server->conf->signature;
-    const char *value =
-        MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, sig->header);
-    const char *key_id =
-        sig->key_header[0] ? MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND,
-                                                         sig->key_header)
-                           : NULL;
-    struct arb_error err;
-    if (arb_signature_verify(sig, value, key_id, request->body.data, request->body.len,
-                             &err) == 0)
-        return 0;
-    arb_log_kv(ARB_LOG_WARN, "signature rejected", "reason", err.message, NULL);
-    return -1;
-}
-
-/* The whole body is in: verify, validate, split, produce. */
+/* The whole body is in: authenticate, deduplicate, decide, store. */
 static enum MHD_Result on_event_body(struct request *request)
 {
-    const struct arb_bridge_conf *conf = request->server->conf;
-    char topic[ARB_TOPIC_MAX + 1];
-    json_t *event = NULL;
-    struct arb_recordset *set = NULL;
+    struct arb_http_server *server = request->server;
+    struct arb_ingest *ingest = thread_ingest(server);
+    struct arb_ingest_request req;
+    struct arb_answer answer;
+    const struct arb_answer overloaded = {503, "overloaded", "too many requests in progress"};
+    const struct arb_answer done = {200, NULL, NULL};
 
-    if (verify(request) != 0)
-        return respond_error(request, 401, "invalid_signature", NULL);
-    arb_request_id(request->body.data, request->body.len, request->request_id);
-    if (arb_event_parse(request->body.data, request->body.len, &event, &request->problem) != 0)
-        return reject_event(request);
-    request->call_id = arb_xstrdup(arb_event_call_id(event));
-    if (arb_route_topic(conf->routes, conf->nroutes, event, topic, &request->problem) != 0 ||
-        arb_recordset_new(event, topic, request->request_id, arb_wall_ms(), &set,
-                          &request->problem) != 0) {
-        json_decref(event);
-        return reject_event(request);
+    read_request(request, &req);
+    if (arb_ingest_authenticate(ingest, &req, &request->outcome) != 0) {
+        log_refusal(request);
+        arb_ingest_answer(&request->outcome, ARB_STORED_OK, &answer);
+        return respond_answer(request, &answer);
     }
-    json_decref(event);
-    request->status_when_stored = 200;
-    request->waiting = true;
-    MHD_suspend_connection(request->connection);
-    arb_producer_send(request->server->producer, set, on_produced, request); /* owns set */
-    request->length = request->body.len;
-    arb_buf_free(&request->body); /* the records have it now; held stays counted until done */
-    return MHD_YES;
+    give_back(&server->unverified_bytes, &request->unverified);
+    request->counted_active = true;
+    if (atomic_fetch_add(&server->events_active, 1) >= (size_t)server->conf->http.max_in_flight)
+        return respond_answer(request, &overloaded);
+    switch (check_dedup(request)) {
+    case ARB_DEDUP_DONE:
+        atomic_fetch_add(&server->dedup_answers, 1);
+        return respond_answer(request, &done);
+    case ARB_DEDUP_PENDING:
+        atomic_fetch_add(&server->dedup_answers, 1);
+        return MHD_YES;
+    default:
+        break;
+    }
+    arb_ingest_decide(ingest, &req, &request->outcome);
+    switch (request->outcome.action) {
+    case ARB_INGEST_PRODUCE:
+        return produce(request);
+    case ARB_INGEST_DEADLETTER:
+        request->call_id = request->outcome.deadletter_key != NULL
+                               ? arb_xstrdup(request->outcome.deadletter_key)
+                               : NULL;
+        deadletter(request);
+        return MHD_YES;
+    case ARB_INGEST_ANSWER:
+        break;
+    }
+    arb_log_kv(ARB_LOG_INFO, "event refused", "request_id", request->outcome.request_id,
+               "problem", request->outcome.problem.message, NULL);
+    arb_ingest_answer(&request->outcome, ARB_STORED_OK, &answer);
+    return answer_now(request, &answer);
 }
 
-/* Called again after the producer resumed the connection. */
-static enum MHD_Result answer_produced(struct request *request)
+/* Called again after the connection was resumed: Kafka answered, or the first copy did. */
+static enum MHD_Result on_resumed(struct request *request)
 {
-    request->waiting = false;
-    if (request->result == ARB_PRODUCE_TOO_LARGE && request->status_when_stored == 200)
-        return respond_error(request, 413, "event_too_large",
-                             "a record is larger than Kafka accepts");
-    /* A dead letter too large for Kafka: the refusal stands, there is nothing to retry. */
-    if (request->result != ARB_PRODUCE_OK && request->result != ARB_PRODUCE_TOO_LARGE)
-        return respond_error(request, 503, "kafka_unavailable", NULL);
-    if (request->status_when_stored == 200)
-        return respond(request, 200, "{}", NULL, false);
-    return respond_error(request, request->status_when_stored,
-                         request->status_when_stored == 400 ? "invalid_json" : "invalid_event",
-                         request->problem.message);
+    struct arb_answer answer;
+    request->phase = PHASE_BODY;
+    if (request->dedup_waiter)
+        return respond_answer(request, &request->copied);
+    arb_ingest_answer(&request->outcome, request->stored, &answer);
+    return answer_now(request, &answer);
 }
 
 /* ---- dispatch ---- */
 
-static enum endpoint endpoint_of(const struct arb_http_server *server, const char *url)
-{
-    if (strcmp(url, server->conf->http.path) == 0)
-        return EP_EVENTS;
-    for (int ep = EP_HEALTHZ; ep < EP_OTHER; ep++)
-        if (strcmp(url, endpoint_paths[ep]) == 0)
-            return (enum endpoint)ep;
-    return EP_OTHER;
-}
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection);
 
-static struct request *request_new(struct arb_http_server *server,
-                                   struct MHD_Connection *connection, const char *url,
-                                   const char *method)
-{
-    struct request *request = arb_xcalloc(1, sizeof(*request));
-    request->server = server;
-    request->connection = connection;
-    request->endpoint = endpoint_of(server, url);
-    request->post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-    request->get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-                   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    request->started_ns = arb_now_ns();
-    arb_buf_init(&request->body);
-    atomic_fetch_add(&server->active, 1);
-    if (request->endpoint == EP_EVENTS)
-        atomic_fetch_add(&server->events_active, 1);
-    return request;
-}
+static bool ready_hook(void *opaque, char *why, size_t size);
+static void metrics_hook(void *opaque, struct arb_buf *out);
 
-/* The body is in (or there was none): answer, or start producing. */
-static enum MHD_Result on_request_complete(struct request *request)
+/* The body is in (or there was none): answer, or start on the event. */
+static enum MHD_Result on_request_complete(struct request *request, const char *url,
+                                           const char *method)
 {
-    if (request->endpoint == EP_OTHER)
-        return respond_error(request, 404, "not_found", NULL);
-    if (request->endpoint == EP_EVENTS) {
-        if (!request->post)
-            return respond(request, 405, "{\"error\":\"method_not_allowed\"}", "POST", false);
-        if (request->too_large)
-            return respond_error(request, 413, "body_too_large", NULL);
-        if (request->overloaded)
-            return respond_error(request, 503, "overloaded", "too many requests in progress");
-        return on_event_body(request);
+    const struct arb_head_verdict *verdict = &request->verdict;
+    arb_conn_body_done(request->server->guard, request->conn);
+    if (verdict->status != 0) {
+        if (verdict->allow != NULL)
+            return respond(request, verdict->status, "{\"error\":\"method_not_allowed\"}",
+                           verdict->allow, false, false);
+        return respond_with(request, verdict->status, verdict->error, verdict->detail, false);
     }
-    if (!request->get)
-        return respond(request, 405, "{\"error\":\"method_not_allowed\"}", "GET, HEAD", false);
-    return serve_operator_endpoint(request);
+    if (verdict->kind != ARB_HEAD_EVENTS) {
+        const struct arb_admin_hooks hooks = {ready_hook, metrics_hook, request->server};
+        unsigned status = 0;
+        enum MHD_Result ret = arb_admin_serve(request->connection, url, method, &hooks, &status);
+        request->answered = true;
+        request->status = (int)status;
+        return ret;
+    }
+    if (request->too_large)
+        return respond_with(request, 413, "body_too_large", NULL, false);
+    if (request->overloaded)
+        return respond_with(request, 503, "overloaded", "too many requests in progress", false);
+    return on_event_body(request);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection,
@@ -445,17 +551,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection,
                                   void **req_cls)
 {
     struct request *request = *req_cls;
-    (void)version;
 
-    if (request == NULL) {
-        request = request_new(cls, connection, url, method);
-        *req_cls = request;
-        if (request->endpoint == EP_EVENTS && request->post)
-            return on_event_headers(request);
-        return MHD_YES;
+    if (request == NULL) /* libmicrohttpd skipped the URI callback: the decoded URL stands in */
+        *req_cls = request = on_uri(cls, url, connection);
+    if (request->phase == PHASE_HEAD) {
+        request->connection = connection;
+        request->conn = arb_http_guard_conn(connection);
+        return on_head(request, url, method, version);
     }
-    if (request->waiting)
-        return answer_produced(request);
+    if (request->phase == PHASE_WAITING)
+        return on_resumed(request);
     if (*upload_data_size > 0) {
         size_t size = *upload_data_size;
         *upload_data_size = 0;
@@ -463,7 +568,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection,
     }
     if (request->answered)
         return MHD_YES;
-    return on_request_complete(request);
+    return on_request_complete(request, url, method);
+}
+
+/* libmicrohttpd's first look at a request, before its headers: the raw URI, which the access
+ * handler only sees decoded (and cut at a NUL). What this returns becomes *req_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+    struct arb_http_server *server = cls;
+    struct request *request = arb_xcalloc(1, sizeof(*request));
+    (void)connection;
+    request->server = server;
+    request->raw_uri = arb_xstrdup(uri);
+    request->started_ns = arb_now_ns();
+    request->received_at_ms = arb_wall_ms();
+    arb_buf_init(&request->body);
+    atomic_fetch_add(&server->active, 1);
+    return request;
 }
 
 static void access_log(const struct request *request, int64_t duration_ns)
@@ -475,8 +596,8 @@ static void access_log(const struct request *request, int64_t duration_ns)
     snprintf(bytes, sizeof(bytes), "%zu", request->length + request->body.len + request->discarded);
     snprintf(duration, sizeof(duration), "%.3f", (double)duration_ns / 1e6);
     arb_log_kv(ARB_LOG_INFO, "request", "status", status, "bytes", bytes, "duration_ms",
-               duration, "call_id", request->call_id,
-               "request_id", request->request_id[0] ? request->request_id : NULL, NULL);
+               duration, "call_id", request->call_id, "request_id",
+               request->outcome.request_id[0] ? request->outcome.request_id : NULL, NULL);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
@@ -489,20 +610,24 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
 
     if (request == NULL)
         return;
-    if (request->status != 0) {
+    if (request->status != 0 && request->phase != PHASE_HEAD) {
         int64_t duration = request->answered_ns - request->started_ns;
-        atomic_fetch_add_explicit(&server->requests[request->endpoint][status_slot(request->status)],
+        atomic_fetch_add_explicit(&server->requests[request->route][status_slot(request->status)],
                                   1, memory_order_relaxed);
-        if (request->endpoint == EP_EVENTS) {
+        if (request->verdict.kind == ARB_HEAD_EVENTS) {
             arb_histogram_observe(&server->duration, duration);
             access_log(request, duration);
         }
     }
-    arb_buf_free(&request->body);
-    if (request->endpoint == EP_EVENTS)
+    arb_conn_request_done(server->guard, request->conn, arb_now_ns());
+    if (request->counted_active)
         atomic_fetch_sub(&server->events_active, 1);
-    atomic_fetch_sub(&server->body_bytes, request->held);
+    give_back(&server->unverified_bytes, &request->unverified);
+    give_back(&server->held_bytes, &request->held);
+    arb_ingest_outcome_clear(&request->outcome);
+    arb_buf_free(&request->body);
     free(request->call_id);
+    free(request->raw_uri);
     free(request);
     *req_cls = NULL;
     atomic_fetch_sub(&server->active, 1);
@@ -517,13 +642,94 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     arb_log_kv(ARB_LOG_WARN, line, "component", "libmicrohttpd", NULL);
 }
 
-/* ---- lifecycle ---- */
+/* ---- operator endpoints ---- */
+
+static bool ready_hook(void *opaque, char *why, size_t size)
+{
+    struct arb_http_server *server = opaque;
+    if (atomic_load(&server->quiescing)) {
+        snprintf(why, size, "shutting_down");
+        return false;
+    }
+    if (!arb_producer_ready(server->producer)) {
+        snprintf(why, size, "kafka_unreachable");
+        return false;
+    }
+    return true;
+}
+
+static const char *route_path(const struct arb_http_server *server, size_t route)
+{
+    static const char *const operator_paths[OPERATOR_ROUTES] = {"/healthz", "/readyz",
+                                                                "/metrics", "other"};
+    if (route < server->conf->nendpoints)
+        return server->conf->endpoints[route].path; /* {token} stays a placeholder */
+    return operator_paths[route - server->conf->nendpoints];
+}
+
+static void dedup_metrics(struct arb_http_server *server, struct arb_buf *out)
+{
+    static const char entries[] = "airudder_bridge_dedup_entries";
+    static const char answers[] = "airudder_bridge_dedup_answers_total";
+    static const char evicted[] = "airudder_bridge_dedup_evicted_total";
+    struct arb_dedup_stats stats = {0};
+
+    if (server->dedup != NULL) {
+        pthread_mutex_lock(&server->dedup_lock);
+        arb_dedup_stats(server->dedup, &stats);
+        pthread_mutex_unlock(&server->dedup_lock);
+    }
+    arb_metric_family(out, entries, "gauge", "Request ids remembered by the dedup window.");
+    arb_metric_sample(out, entries, NULL, (double)stats.entries);
+    arb_metric_family(out, answers, "counter",
+                      "Repeats of a webhook answered from the dedup window, not written again.");
+    arb_metric_sample(out, answers, NULL, (double)atomic_load(&server->dedup_answers));
+    arb_metric_family(out, evicted, "counter",
+                      "Request ids forgotten before their window ended, to make room.");
+    arb_metric_sample(out, evicted, NULL, (double)stats.evicted);
+}
+
+static void metrics_hook(void *opaque, struct arb_buf *out)
+{
+    static const char requests[] = "airudder_bridge_requests_total";
+    static const char duration[] = "airudder_bridge_request_duration_seconds";
+    static const char in_flight[] = "airudder_bridge_requests_in_flight";
+    static const char slow[] = "airudder_bridge_slow_connections_closed_total";
+    struct arb_http_server *server = opaque;
+    char labels[320];
+
+    arb_metric_family(out, requests, "counter", "HTTP requests answered, by path and status.");
+    for (size_t route = 0; route < server->nroutes; route++) {
+        for (size_t s = 0; s < NSTATUSES; s++) {
+            uint64_t n = atomic_load_explicit(&server->requests[route][s], memory_order_relaxed);
+            if (n == 0)
+                continue;
+            snprintf(labels, sizeof(labels), "path=\"%s\",code=\"%d\"", route_path(server, route),
+                     statuses[s]);
+            arb_metric_sample(out, requests, labels, (double)n);
+        }
+    }
+    arb_metric_family(out, duration, "histogram",
+                      "Time from receiving an event to answering it, in seconds.");
+    arb_metric_histogram(out, duration, NULL, &server->duration);
+    arb_metric_family(out, in_flight, "gauge",
+                      "Authenticated event requests being handled, including those waiting "
+                      "for Kafka.");
+    arb_metric_sample(out, in_flight, NULL, (double)atomic_load(&server->events_active));
+    arb_metric_family(out, slow, "counter",
+                      "Connections closed for sending their head or body too slowly.");
+    arb_metric_sample(out, slow, NULL, (double)arb_http_guard_closed(server->guard));
+    dedup_metrics(server, out);
+    arb_producer_metrics(server->producer, out);
+}
+
+/* ---- TLS ---- */
 
 /* Read the PEM file named by setting whole, NUL-terminated, in one allocation of its exact
  * size (a key leaves no copies behind in freed memory), and refuse it unless it holds marker,
  * the line that starts a PEM <what>. NULL with err filled. */
 static char *pem_read(const char *setting, const char *path, const char *what,
-                       const char *marker, size_t *len, struct arb_error *err)
+                      const char *marker, size_t *len, struct arb_error *err)
 {
     char *pem = NULL;
     struct stat st;
@@ -572,12 +778,50 @@ static int tls_load(struct arb_http_server *server, const struct arb_http_conf *
     return server->tls_key != NULL ? 0 : -1;
 }
 
+/* ---- lifecycle ---- */
+
 static unsigned thread_count(const struct arb_http_conf *http)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (http->threads > 0)
         return (unsigned)http->threads;
     return cpus > 0 ? (unsigned)cpus : 1;
+}
+
+static void free_ingest(void *ingest)
+{
+    arb_ingest_destroy(ingest);
+}
+
+static int start_daemon(struct arb_http_server *server, const struct sockaddr_storage *addr,
+                        bool ipv6)
+{
+    const struct arb_http_conf *http = &server->conf->http;
+    bool tls = server->tls_cert != NULL;
+    struct MHD_OptionItem tls_options[] = { /* without TLS, the list ends at once */
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, server->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, server->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
+    server->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, server,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
+        MHD_OPTION_THREAD_POOL_SIZE, thread_count(http),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)http->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)http->max_connections_per_ip,
+        /* 16 KB a connection (headers and read buffer) instead of 32: measured, it took
+         * the peak RSS with 1024 connections from 55 MB to 39 MB */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)http->idle_timeout_s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, server,
+        MHD_OPTION_NOTIFY_CONNECTION, arb_http_guard_notify, server->guard,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+        MHD_OPTION_ARRAY, tls_options,
+        MHD_OPTION_END);
+    return server->daemon != NULL ? 0 : -1;
 }
 
 struct arb_http_server *arb_http_server_new(const struct arb_bridge_conf *conf,
@@ -593,35 +837,23 @@ struct arb_http_server *arb_http_server_new(const struct arb_bridge_conf *conf,
     server = arb_xcalloc(1, sizeof(*server));
     server->conf = conf;
     server->producer = producer;
+    server->nroutes = conf->nendpoints + OPERATOR_ROUTES;
+    server->requests = arb_xcalloc(server->nroutes, sizeof(*server->requests));
+    pthread_mutex_init(&server->dedup_lock, NULL);
+    if (conf->dedup.window_s > 0)
+        server->dedup = arb_dedup_new((size_t)conf->dedup.max_entries,
+                                      (int64_t)conf->dedup.window_s * 1000);
     arb_histogram_init(&server->duration, arb_latency_bounds, arb_latency_nbounds);
-    if (tls_load(server, &conf->http, err) != 0) {
-        arb_http_server_destroy(server);
-        return NULL;
+    server->ingest_key_made = pthread_key_create(&server->ingest_key, free_ingest) == 0;
+    server->guard = arb_http_guard_new(&conf->http);
+    if (!server->ingest_key_made) {
+        arb_error_set(err, ARB_E_IO, "cannot create a thread key");
+        goto fail;
     }
-
-    bool tls = server->tls_cert != NULL;
-    struct MHD_OptionItem tls_options[] = { /* without TLS, the list ends at once */
-        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, server->tls_cert},
-        {MHD_OPTION_HTTPS_MEM_KEY, 0, server->tls_key},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
-    server->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, server,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, thread_count(&conf->http),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->http.max_connections,
-        /* 16 KB a connection (headers and read buffer) instead of 32: measured, it took
-         * the peak RSS with 1024 connections from 55 MB to 39 MB */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->http.idle_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
-        MHD_OPTION_ARRAY, tls_options,
-        MHD_OPTION_END);
-    if (server->daemon == NULL) {
-        if (tls)
+    if (tls_load(server, &conf->http, err) != 0)
+        goto fail;
+    if (start_daemon(server, &addr, ipv6) != 0) {
+        if (server->tls_cert != NULL)
             arb_error_set(err, ARB_E_IO,
                           "cannot serve HTTPS on %s (address in use, or libmicrohttpd refused "
                           "http.tls_cert and http.tls_key: see its message above)",
@@ -629,10 +861,12 @@ struct arb_http_server *arb_http_server_new(const struct arb_bridge_conf *conf,
         else
             arb_error_set(err, ARB_E_IO, "cannot listen on %s (address in use?)",
                           conf->http.listen);
-        arb_http_server_destroy(server);
-        return NULL;
+        goto fail;
     }
     return server;
+fail:
+    arb_http_server_destroy(server);
+    return NULL;
 }
 
 void arb_http_server_quiesce(struct arb_http_server *server)
@@ -661,10 +895,16 @@ void arb_http_server_destroy(struct arb_http_server *server)
     if (server == NULL)
         return;
     if (server->daemon != NULL)
-        MHD_stop_daemon(server->daemon);
+        MHD_stop_daemon(server->daemon); /* its threads end, freeing their ingests */
+    arb_http_guard_destroy(server->guard);
+    if (server->ingest_key_made)
+        pthread_key_delete(server->ingest_key);
+    arb_dedup_destroy(server->dedup);
+    pthread_mutex_destroy(&server->dedup_lock);
     if (server->tls_key != NULL)
         OPENSSL_cleanse(server->tls_key, server->tls_key_len);
     free(server->tls_key);
     free(server->tls_cert);
+    free(server->requests);
     free(server);
 }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define DEFAULT_CONFIG "conf/airudder-bridge.conf"
@@ -42,6 +43,19 @@ static void version(void)
            OpenSSL_version(OPENSSL_VERSION));
 }
 
+/* Key the HMAC contexts of the top-level signature and of every endpoint's own. */
+static void prepare_signatures(struct arb_bridge_conf *conf, struct arb_conf_errors *errors)
+{
+    struct arb_error err;
+    if (arb_signature_prepare(&conf->signature, &err) != 0)
+        arb_conf_errors_add(errors, conf->file, 0, "signature: %s", err.message);
+    for (size_t i = 0; i < conf->nendpoints; i++)
+        if (conf->endpoints[i].has_signature &&
+            arb_signature_prepare(&conf->endpoints[i].own_signature, &err) != 0)
+            arb_conf_errors_add(errors, conf->file, 0, "endpoints[%zu].signature: %s", i,
+                                err.message);
+}
+
 /* Load and check everything a start would check, short of opening sockets. */
 static struct arb_bridge_conf *load_conf(const char *file)
 {
@@ -50,9 +64,10 @@ static struct arb_bridge_conf *load_conf(const char *file)
     struct arb_bridge_conf *conf = NULL;
 
     if (arb_bridge_conf_load(file, &conf, &errors) == 0 &&
-        arb_producer_check_conf(conf, &errors) == 0 &&
-        arb_signature_prepare(&conf->signature, &err) != 0)
-        arb_conf_errors_add(&errors, file, 0, "signature: %s", err.message);
+        arb_producer_check_conf(conf, &errors) == 0)
+        prepare_signatures(conf, &errors);
+    if (arb_json_cpu_check(&err) != 0)
+        arb_conf_errors_add(&errors, file, 0, "%s", err.message);
     arb_conf_errors_print(&errors);
     if (errors.count > 0) {
         arb_bridge_conf_destroy(conf);
@@ -134,13 +149,37 @@ static void shut_down(const struct arb_bridge_conf *conf, struct arb_http_server
 static void log_start(const struct arb_bridge_conf *conf)
 {
     arb_log_kv(ARB_LOG_INFO, "airudder-bridge starting", "version", ARB_VERSION, "listen",
-               conf->http.listen, "path", conf->http.path, "kafka", conf->kafka.bootstrap,
-               NULL);
-    if (conf->signature.mode == ARB_SIG_OFF)
-        arb_log_kv(ARB_LOG_WARN,
-                   "SIGNATURE VERIFICATION IS OFF (signature.mode = \"off\"): any caller can "
-                   "write events into Kafka",
-                   NULL);
+               conf->http.listen, "kafka", conf->kafka.bootstrap, NULL);
+    for (size_t i = 0; i < conf->nendpoints; i++) {
+        const struct arb_endpoint_conf *endpoint = &conf->endpoints[i];
+        if (endpoint->auth == ARB_AUTH_NONE)
+            arb_log_kv(ARB_LOG_WARN,
+                       "AUTHENTICATION IS OFF (auth = \"none\"): any caller can write events "
+                       "into Kafka through this endpoint",
+                       "path", endpoint->path, NULL);
+        else if (endpoint->auth == ARB_AUTH_SIGNATURE && endpoint->signature->mode == ARB_SIG_OFF)
+            arb_log_kv(ARB_LOG_WARN,
+                       "SIGNATURE VERIFICATION IS OFF (signature.mode = \"off\"): any caller "
+                       "can write events into Kafka through this endpoint",
+                       "path", endpoint->path, NULL);
+    }
+}
+
+/* A server of max_connections needs as many descriptors, and the guard one more each: raise
+ * the soft limit as far as the hard one allows. */
+static void raise_fd_limit(const struct arb_bridge_conf *conf)
+{
+    struct rlimit limit;
+    rlim_t want = (rlim_t)conf->http.max_connections * 2 + 256;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= want)
+        return;
+    limit.rlim_cur = limit.rlim_max < want ? limit.rlim_max : want;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < want) {
+        char have[24];
+        snprintf(have, sizeof(have), "%llu", (unsigned long long)limit.rlim_cur);
+        arb_log_kv(ARB_LOG_WARN, "open files limited below what http.max_connections needs",
+                   "limit", have, NULL);
+    }
 }
 
 int main(int argc, char **argv)
@@ -182,6 +221,7 @@ int main(int argc, char **argv)
     }
     arb_signals_install();
     log_start(conf);
+    raise_fd_limit(conf);
     producer = arb_producer_new(conf, &errors);
     if (producer == NULL) {
         arb_conf_errors_print(&errors);

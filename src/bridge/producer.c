@@ -227,24 +227,36 @@ static void adapter_opts(const struct arb_bridge_conf *conf, struct arb_producer
  * and a record keeps being retried after its request was answered 503 (a short
  * message.timeout.ms made the idempotent producer's fatal "possibly persisted" errors
  * common). The queue bound keeps those records from taking unbounded memory. */
-#define BRIDGE_DEFAULTS(queue_kb)                                                          \
+#define BRIDGE_DEFAULTS(limits)                                                            \
     {                                                                                      \
         "linger.ms", "1", /* measured: 5 ms made a 64-connection sender latency-bound */  \
-        "queue.buffering.max.kbytes", queue_kb,                                            \
+        "queue.buffering.max.kbytes", (limits).queue_kb,                                   \
+        "message.max.bytes", (limits).message_max,                                         \
         NULL,                                                                              \
     }
 
-static void queue_kbytes(const struct arb_bridge_conf *conf, char *out, size_t size)
+/* Sizes derived from the http limits: the queue holds twice the bytes in flight, and a
+ * record as large as the largest body (plus its headers) is accepted, so that every body the
+ * bridge reads can be stored or dead-lettered (the broker's own limit, max.message.bytes,
+ * applies to the compressed batch). */
+struct limits {
+    char queue_kb[24], message_max[24];
+};
+
+static void limits_of(const struct arb_bridge_conf *conf, struct limits *limits)
 {
-    snprintf(out, size, "%lld", (long long)(2 * conf->http.max_in_flight_bytes / 1024));
+    snprintf(limits->queue_kb, sizeof(limits->queue_kb), "%lld",
+             (long long)(2 * conf->http.max_in_flight_bytes / 1024));
+    snprintf(limits->message_max, sizeof(limits->message_max), "%lld",
+             (long long)(conf->http.max_body_bytes + ARB_BRIDGE_RECORD_HEADROOM));
 }
 
 int arb_producer_check_conf(const struct arb_bridge_conf *conf, struct arb_conf_errors *errors)
 {
     struct arb_kafka_producer_opts opts;
-    char queue_kb[24];
-    queue_kbytes(conf, queue_kb, sizeof(queue_kb));
-    const char *const defaults[] = BRIDGE_DEFAULTS(queue_kb);
+    struct limits limits;
+    limits_of(conf, &limits);
+    const char *const defaults[] = BRIDGE_DEFAULTS(limits);
     adapter_opts(conf, NULL, defaults, &opts);
     return arb_kafka_producer_check(&opts, errors);
 }
@@ -253,7 +265,7 @@ struct arb_producer *arb_producer_new(const struct arb_bridge_conf *conf,
                                       struct arb_conf_errors *errors)
 {
     struct arb_kafka_producer_opts opts;
-    char queue_kb[24];
+    struct limits limits;
     struct arb_producer *producer = arb_xcalloc(1, sizeof(*producer));
 
     pthread_mutex_init(&producer->lock, NULL);
@@ -261,8 +273,8 @@ struct arb_producer *arb_producer_new(const struct arb_bridge_conf *conf,
     producer->deadletter_topic = arb_xstrdup(conf->deadletter.topic);
     producer->ack_timeout_ns = (int64_t)conf->kafka.ack_timeout_ms * 1000000;
 
-    queue_kbytes(conf, queue_kb, sizeof(queue_kb));
-    const char *const defaults[] = BRIDGE_DEFAULTS(queue_kb);
+    limits_of(conf, &limits);
+    const char *const defaults[] = BRIDGE_DEFAULTS(limits);
     adapter_opts(conf, producer, defaults, &opts);
     producer->kafka = arb_kafka_producer_new(&opts, errors);
     if (producer->kafka == NULL) {

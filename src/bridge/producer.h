@@ -32,6 +32,9 @@ typedef void arb_produce_done_fn(void *opaque, enum arb_produce_result result);
 
 struct arb_producer;
 
+/* What a record may take beyond the largest body: its headers and the bridge's fields. */
+#define ARB_BRIDGE_RECORD_HEADROOM 65536
+
 /* Start the producer: problems with kafka.properties go to errors as file:line. */
 struct arb_producer *arb_producer_new(const struct arb_bridge_conf *conf,
                                       struct arb_conf_errors *errors);

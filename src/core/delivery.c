@@ -1,7 +1,7 @@
 /* delivery.c - a record's body and headers for the desk (see delivery.h).
  *
- * The value is parsed once to read message_index, and with format "event" a second time by
- * arb_record_rebuild_event, so rebuilding stays in record.c next to the splitting it undoes.
+ * The value is parsed once to read message_index, and with format "event" a second time to
+ * rebuild the event.
  * Format "record" copies the value untouched: a value that is not JSON still goes out, with
  * index 0. Headers are written into the fixed slots of struct arb_delivery; one that does not
  * fit, or that carries a control character (a CR/LF in a request id taken from a record
@@ -57,10 +57,32 @@ static json_int_t message_index(const char *value, size_t len)
     return result > 0 ? result : 0;
 }
 
+/* The AIRudder event a record came from: its value without the four added fields, with
+ * "messages": [message] when it carries a message. NULL with err (ARB_E_JSON) when the value
+ * is not a JSON object. */
+static json_t *rebuild_event(const char *value, size_t len, struct arb_error *err)
+{
+    json_error_t jerr;
+    json_t *record = json_loadb(value, len, 0, &jerr);
+    if (record == NULL || !json_is_object(record)) {
+        json_decref(record);
+        arb_error_set(err, ARB_E_JSON, "record value is not a JSON object");
+        return NULL;
+    }
+    json_t *message = json_incref(json_object_get(record, "message"));
+    json_object_del(record, "message");
+    json_object_del(record, "message_index");
+    json_object_del(record, "message_count");
+    json_object_del(record, "received_at");
+    if (message != NULL)
+        json_object_set_new(record, "messages", json_pack("[o]", message));
+    return record;
+}
+
 static int build_event_body(const char *value, size_t len, struct arb_delivery *out,
                             struct arb_error *err)
 {
-    json_t *event = arb_record_rebuild_event(value, len, err); /* ARB_E_JSON: not an object */
+    json_t *event = rebuild_event(value, len, err); /* ARB_E_JSON: not an object */
     if (event == NULL)
         return -1;
     out->body = json_dumps(event, DUMP_FLAGS);
@@ -114,7 +136,7 @@ int arb_delivery_build(const struct arb_desk_conf *desk, const char *value, size
     if (value == NULL)
         value = ""; /* a null record value: len is 0 */
     if (request_id == NULL || request_id[0] == '\0') {
-        arb_request_id(value, len, computed_id);
+        arb_request_id(NULL, value, len, computed_id);
         request_id = computed_id;
     }
 

@@ -21,6 +21,7 @@ using namespace simdjson;
 
 struct arb_json_scanner {
     ondemand::parser parser;
+    arb_json_index index; /* of the last scan */
     std::vector<arb_json_node> nodes;
     std::vector<std::string_view> keys; /* of the objects being walked, innermost last */
 };
@@ -362,12 +363,33 @@ bool walk_root(walk &w)
 
 extern "C" {
 
+int arb_json_cpu_check(struct arb_error *err)
+{
+#if defined(ARB_JSON_ISA_haswell)
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("bmi") ||
+        !__builtin_cpu_supports("bmi2") || !__builtin_cpu_supports("pclmul"))
+        return arb_error_set(err, ARB_E_INVALID,
+                             "this build parses JSON with AVX2 (ARB_JSON_ISA=haswell), which "
+                             "this CPU lacks: build with -DARB_JSON_ISA=generic");
+#endif
+    (void)err;
+    return 0;
+}
+
 struct arb_json_scanner *arb_json_scanner_new(size_t max_bytes)
 {
     auto *scanner = new (std::nothrow) arb_json_scanner();
     if (scanner == nullptr)
         return nullptr;
-    if (scanner->parser.allocate(max_bytes, ARB_JSON_MAX_DEPTH + 1) != SUCCESS) {
+    /* Stage 1 runs in libsimdjson's implementation for this CPU, the rest in the one this
+     * file was compiled for: they must be the same. */
+    const simdjson::implementation *builtin =
+        simdjson::get_available_implementations()[SIMDJSON_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION)];
+    if (builtin != nullptr)
+        simdjson::get_active_implementation() = builtin;
+    /* Pages of the buffers are touched only as large bodies use them. */
+    if (scanner->parser.allocate(max_bytes, ARB_JSON_MAX_DEPTH + 2) != SUCCESS) {
         delete scanner;
         return nullptr;
     }
@@ -379,8 +401,8 @@ void arb_json_scanner_destroy(struct arb_json_scanner *scanner)
     delete scanner;
 }
 
-int arb_json_scan(struct arb_json_scanner *scanner, const char *body, size_t len, int depth,
-                  struct arb_json_index *out, struct arb_error *err)
+const struct arb_json_index *arb_json_scan(struct arb_json_scanner *scanner, const char *body,
+                                           size_t len, int depth, struct arb_error *err)
 {
     ondemand::document doc;
     walk w{scanner, &doc, body, len, depth, nullptr};
@@ -389,32 +411,52 @@ int arb_json_scan(struct arb_json_scanner *scanner, const char *body, size_t len
         std::vector<arb_json_node>().swap(scanner->nodes);
     scanner->nodes.clear();
     scanner->keys.clear();
-    out->nodes = nullptr;
-    out->count = 0;
-    if (len > UINT32_MAX - ARB_JSON_PADDING)
-        return arb_error_set(err, ARB_E_JSON, "body too large to index");
+    scanner->index = arb_json_index{nullptr, 0};
+    if (len > UINT32_MAX - ARB_JSON_PADDING) {
+        arb_error_set(err, ARB_E_JSON, "body too large to index");
+        return nullptr;
+    }
     error_code code = scanner->parser.iterate(body, len, len + ARB_JSON_PADDING).get(doc);
-    if (code != SUCCESS)
-        return arb_error_set(err, ARB_E_JSON, "%s", code == EMPTY ? "empty body" : "invalid JSON");
-    if (!walk_root(w))
-        return arb_error_set(err, ARB_E_JSON, "%s", w.reason != nullptr ? w.reason : "invalid JSON");
-    out->nodes = scanner->nodes.data();
-    out->count = scanner->nodes.size();
-    return 0;
+    if (code != SUCCESS) {
+        arb_error_set(err, ARB_E_JSON, "%s", code == EMPTY ? "empty body" : error_message(code));
+        return nullptr;
+    }
+    if (!walk_root(w)) {
+        arb_error_set(err, ARB_E_JSON, "%s", w.reason != nullptr ? w.reason : "invalid JSON");
+        return nullptr;
+    }
+    scanner->index = arb_json_index{scanner->nodes.data(), scanner->nodes.size()};
+    return &scanner->index;
 }
 
-const struct arb_json_node *arb_json_member(const struct arb_json_index *index, int32_t object,
-                                            const char *key)
+const struct arb_json_index *arb_json_scanner_last(const struct arb_json_scanner *scanner)
+{
+    return scanner->index.count > 0 ? &scanner->index : nullptr;
+}
+
+const struct arb_json_node *arb_json_first(const struct arb_json_index *index,
+                                           const struct arb_json_node *node)
+{
+    return node == nullptr || node->first_child == ARB_JSON_NONE ? nullptr
+                                                                 : &index->nodes[node->first_child];
+}
+
+const struct arb_json_node *arb_json_next(const struct arb_json_index *index,
+                                          const struct arb_json_node *node)
+{
+    return node->next_sibling == ARB_JSON_NONE ? nullptr : &index->nodes[node->next_sibling];
+}
+
+const struct arb_json_node *arb_json_member(const struct arb_json_index *index,
+                                            const struct arb_json_node *object, const char *key)
 {
     size_t key_len = std::strlen(key);
-    if (object < 0 || static_cast<size_t>(object) >= index->count)
+    if (object == nullptr || object->type != ARB_JSON_OBJECT)
         return nullptr;
-    for (int32_t i = index->nodes[object].first_child; i != ARB_JSON_NONE;
-         i = index->nodes[i].next_sibling) {
-        const arb_json_node &n = index->nodes[i];
-        if (n.key != nullptr && n.key_len == key_len && std::memcmp(n.key, key, key_len) == 0)
-            return &n;
-    }
+    for (const arb_json_node *n = arb_json_first(index, object); n != nullptr;
+         n = arb_json_next(index, n))
+        if (n->key_len == key_len && std::memcmp(n->key, key, key_len) == 0)
+            return n;
     return nullptr;
 }
 

@@ -1,37 +1,31 @@
-/* record.c - event to records, and back (see record.h).
+/* record.c - event to records by splicing (see record.h).
  *
- * The envelope (every top-level field but messages) is serialised once per event; each
- * record's value is that text with its closing brace replaced by the message and the three
- * counters. Jansson keeps object members in insertion order and writes UTF-8 unescaped, so
- * field order and non-ASCII text survive. */
+ * The envelope is the list of top-level members to copy; each record's value is "{",
+ * those members' bytes joined by commas, the message element's bytes, and the counters the
+ * bridge adds. The plan walks the same lists to count the bytes, so the build writes into
+ * one block of exactly that size: the set, its records, then the values and the text of the
+ * headers (copied: the index's strings die with the next scan). */
 #include "arb/record.h"
-#include "arb/buf.h"
 #include "arb/mem.h"
 
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(17))
+#define MESSAGE_KEY ",\"message\":"
+#define INDEX_KEY ",\"message_index\":"
+#define COUNT_KEY ",\"message_count\":"
+#define RECEIVED_KEY ",\"received_at\":"
+#define LIT(s) (sizeof(s) - 1)
 
-/* SHA-256 fetched once: OpenSSL 3's SHA256() looks the algorithm up on every call. */
-static EVP_MD *sha256;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void fetch_sha256(void)
-{
-    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-void arb_request_id(const void *body, size_t len, char out[ARB_REQUEST_ID_LEN + 1])
+void arb_request_id(const void *sha256, const void *body, size_t len,
+                    char out[ARB_REQUEST_ID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char digest[EVP_MAX_MD_SIZE];
-    pthread_once(&sha256_once, fetch_sha256);
     if (sha256 == NULL || !EVP_Digest(body, len, digest, NULL, sha256, NULL))
         SHA256(body, len, digest);
     for (size_t i = 0; i < ARB_REQUEST_ID_LEN / 2; i++) {
@@ -41,151 +35,251 @@ void arb_request_id(const void *body, size_t len, char out[ARB_REQUEST_ID_LEN + 
     out[ARB_REQUEST_ID_LEN] = '\0';
 }
 
-static void add_header(struct arb_record *record, const char *name, const char *value)
-{
-    if (value == NULL || record->nheaders == ARB_RECORD_HEADERS_MAX)
-        return;
-    record->headers[record->nheaders].name = name;
-    record->headers[record->nheaders].value = value;
-    record->headers[record->nheaders].len = strlen(value);
-    record->nheaders++;
-}
+/* ---- what a record is made of ---- */
 
-static const char *member_string(const json_t *object, const char *key)
+static size_t digits(uint64_t value)
 {
-    return json_string_value(json_object_get(object, key));
-}
-
-static void set_headers(struct arb_recordset *set, struct arb_record *record,
-                        const json_t *message)
-{
-    add_header(record, "airudder-event", member_string(set->event, "event"));
-    add_header(record, "airudder-call-id", set->key);
-    add_header(record, "airudder-msg-id", member_string(message, "msg_id"));
-    add_header(record, "airudder-sender-type", member_string(message, "sender_type"));
-    add_header(record, "airudder-content-type",
-               member_string(json_object_get(message, "content"), "type"));
-    add_header(record, "airudder-request-id", set->request_id);
-    add_header(record, "airudder-received-at", set->received_at);
-}
-
-/* The event's top-level members without messages, as compact JSON without its closing '}'. */
-static char *dump_envelope(json_t *event, size_t count, size_t *len)
-{
-    json_t *envelope = event;
-    if (count > 0) {
-        const char *key;
-        json_t *value;
-        envelope = json_object();
-        json_object_foreach(event, key, value)
-            if (strcmp(key, "messages") != 0)
-                json_object_set(envelope, key, value);
+    size_t n = 1;
+    while (value >= 10) {
+        value /= 10;
+        n++;
     }
-    char *text = json_dumps(envelope, DUMP_FLAGS);
-    if (envelope != event)
-        json_decref(envelope);
-    if (text == NULL)
+    return n;
+}
+
+/* The messages that make records: the array's elements, when it has any. */
+static size_t message_count(const struct arb_event *event)
+{
+    return event->messages != NULL && event->messages->type == ARB_JSON_ARRAY
+               ? event->messages->children
+               : 0;
+}
+
+/* Whether a top-level member goes into every record (messages does not, when it splits). */
+static bool in_envelope(const struct arb_json_node *member, size_t count)
+{
+    return count == 0 || member->key_len != LIT("messages") ||
+           memcmp(member->key, "messages", LIT("messages")) != 0;
+}
+
+static size_t envelope_bytes(const struct arb_event *event, size_t count)
+{
+    size_t bytes = 0, members = 0;
+    for (const struct arb_json_node *m = arb_json_first(event->index, &event->index->nodes[0]);
+         m != NULL; m = arb_json_next(event->index, m))
+        if (in_envelope(m, count)) {
+            bytes += m->end - m->key_start;
+            members++;
+        }
+    return bytes + (members > 0 ? members - 1 : 0); /* the commas between */
+}
+
+static const struct arb_json_node *string_at(const struct arb_json_index *index,
+                                             const struct arb_json_node *object,
+                                             const char *key)
+{
+    const struct arb_json_node *value = arb_json_member(index, object, key);
+    return value != NULL && value->type == ARB_JSON_STRING ? value : NULL;
+}
+
+/* The per-message header values: msg_id, sender_type, content.type (each may be NULL). */
+struct message_headers {
+    const struct arb_json_node *msg_id, *sender_type, *content_type;
+};
+
+static void message_headers(const struct arb_event *event, const struct arb_json_node *message,
+                            struct message_headers *out)
+{
+    const struct arb_json_index *index = event->index;
+    out->msg_id = string_at(index, message, "msg_id");
+    out->sender_type = string_at(index, message, "sender_type");
+    out->content_type = string_at(index, arb_json_member(index, message, "content"), "type");
+}
+
+static size_t text_len(const struct arb_json_node *node)
+{
+    return node != NULL ? node->text_len : 0;
+}
+
+static size_t message_header_bytes(const struct message_headers *h)
+{
+    return text_len(h->msg_id) + text_len(h->sender_type) + text_len(h->content_type);
+}
+
+/* Header names and the values every record shares, as Kafka counts them. */
+static size_t shared_header_bytes(const struct arb_event *event)
+{
+    static const size_t names = LIT("airudder-event") + LIT("airudder-call-id") +
+                                LIT("airudder-msg-id") + LIT("airudder-sender-type") +
+                                LIT("airudder-content-type") + LIT("airudder-request-id") +
+                                LIT("airudder-received-at");
+    return names + event->name_len + event->call_id->text_len + ARB_REQUEST_ID_LEN + 20;
+}
+
+static size_t value_len(size_t envelope, const struct arb_json_node *message, size_t index,
+                        size_t count, int64_t received_at)
+{
+    size_t len = 1 + envelope + LIT(COUNT_KEY) + digits(count) + LIT(RECEIVED_KEY) +
+                 digits((uint64_t)received_at) + 1;
+    if (message != NULL)
+        len += LIT(MESSAGE_KEY) + (message->end - message->start) + LIT(INDEX_KEY) +
+               digits(index);
+    return len;
+}
+
+/* ---- the plan ---- */
+
+void arb_records_plan(const struct arb_event *event, int64_t received_at_ms,
+                      struct arb_record_plan *plan)
+{
+    size_t count = message_count(event);
+    size_t envelope = envelope_bytes(event, count);
+    size_t shared = shared_header_bytes(event);
+    const struct arb_json_node *message = count > 0 ? arb_json_first(event->index, event->messages)
+                                                    : NULL;
+
+    memset(plan, 0, sizeof(*plan));
+    plan->count = count > 0 ? count : 1;
+    plan->bytes = event->name_len + event->call_id->text_len;
+    for (size_t i = 0; i < plan->count; i++) {
+        struct message_headers h = {0};
+        if (message != NULL)
+            message_headers(event, message, &h);
+        size_t value = value_len(envelope, message, i, count, received_at_ms);
+        size_t record = value + event->call_id->text_len + shared + message_header_bytes(&h) +
+                        ARB_RECORD_OVERHEAD;
+        plan->bytes += value + message_header_bytes(&h);
+        if (record > plan->largest) {
+            plan->largest = record;
+            plan->largest_index = i;
+        }
+        if (message != NULL)
+            message = arb_json_next(event->index, message);
+    }
+}
+
+/* ---- the build ---- */
+
+struct writer {
+    char *p;
+};
+
+static void put(struct writer *w, const void *bytes, size_t len)
+{
+    memcpy(w->p, bytes, len);
+    w->p += len;
+}
+
+static void put_u64(struct writer *w, uint64_t value)
+{
+    char text[24];
+    size_t n = digits(value);
+    for (size_t i = n; i > 0; i--) {
+        text[i - 1] = (char)('0' + value % 10);
+        value /= 10;
+    }
+    put(w, text, n);
+}
+
+static void add_header(struct arb_record *record, const char *name, const char *value,
+                       size_t len)
+{
+    if (value != NULL)
+        record->headers[record->nheaders++] = (struct arb_header){name, value, len};
+}
+
+/* Copy a string node's text into the block; NULL for no node. */
+static const char *copy_text(struct writer *w, const struct arb_json_node *node)
+{
+    const char *at = w->p;
+    if (node == NULL)
         return NULL;
-    *len = strlen(text) - 1; /* drop the closing brace */
-    return text;
+    put(w, node->text, node->text_len);
+    return at;
 }
 
-/* Serialise value at the end of buf, straight into its memory. */
-static void append_json(struct arb_buf *buf, const json_t *value)
+static void put_envelope(const struct arb_event *event, size_t count, struct writer *w)
 {
-    size_t room = buf->cap - buf->len - 1;
-    size_t need = json_dumpb(value, buf->data + buf->len, room, DUMP_FLAGS);
-    if (need > room) {
-        arb_buf_reserve(buf, need);
-        json_dumpb(value, buf->data + buf->len, need, DUMP_FLAGS);
+    bool first = true;
+    for (const struct arb_json_node *m = arb_json_first(event->index, &event->index->nodes[0]);
+         m != NULL; m = arb_json_next(event->index, m)) {
+        if (!in_envelope(m, count))
+            continue;
+        if (!first)
+            put(w, ",", 1);
+        put(w, event->body + m->key_start, m->end - m->key_start);
+        first = false;
     }
-    buf->len += need;
-    buf->data[buf->len] = '\0';
 }
 
-static void build_value(struct arb_record *record, const char *envelope, size_t envelope_len,
-                        const json_t *message, size_t index, size_t count, int64_t received_at)
+static void build_value(const struct arb_event *event, struct arb_record *record,
+                        const struct arb_json_node *message, size_t index, size_t count,
+                        int64_t received_at, struct writer *w)
 {
-    struct arb_buf value;
-    arb_buf_init(&value);
-    arb_buf_reserve(&value, envelope_len + 2048);
-    arb_buf_append(&value, envelope, envelope_len);
+    record->value = w->p;
+    put(w, "{", 1);
+    put_envelope(event, count, w);
     if (message != NULL) {
-        arb_buf_puts(&value, ",\"message\":");
-        append_json(&value, message);
-        arb_buf_puts(&value, ",\"message_index\":");
-        arb_buf_append_u64(&value, index);
+        put(w, MESSAGE_KEY, LIT(MESSAGE_KEY));
+        put(w, event->body + message->start, message->end - message->start);
+        put(w, INDEX_KEY, LIT(INDEX_KEY));
+        put_u64(w, index);
     }
-    arb_buf_puts(&value, ",\"message_count\":");
-    arb_buf_append_u64(&value, count);
-    arb_buf_puts(&value, ",\"received_at\":");
-    arb_buf_append_u64(&value, (uint64_t)received_at);
-    arb_buf_puts(&value, "}");
-    record->value = arb_buf_detach(&value, &record->value_len);
+    put(w, COUNT_KEY, LIT(COUNT_KEY));
+    put_u64(w, count);
+    put(w, RECEIVED_KEY, LIT(RECEIVED_KEY));
+    put_u64(w, (uint64_t)received_at);
+    put(w, "}", 1);
+    record->value_len = (size_t)(w->p - record->value);
 }
 
-int arb_recordset_new(json_t *event, const char *topic, const char *request_id,
-                      int64_t received_at_ms, struct arb_recordset **out, struct arb_error *err)
+struct arb_recordset *arb_records_build(const struct arb_event *event,
+                                        const struct arb_record_plan *plan, const char *topic,
+                                        const char *request_id, int64_t received_at_ms)
 {
-    json_t *messages = json_object_get(event, "messages");
-    size_t count = json_array_size(messages); /* 0 when absent */
-    size_t envelope_len = 0;
-    char *envelope = NULL;
-    struct arb_recordset *set = NULL;
+    size_t count = message_count(event);
+    size_t head = sizeof(struct arb_recordset) + plan->count * sizeof(struct arb_record);
+    struct arb_recordset *set = arb_xcalloc(1, head + plan->bytes);
+    struct writer w = {(char *)set + head};
+    const char *name = NULL;
+    const struct arb_json_node *message =
+        count > 0 ? arb_json_first(event->index, event->messages) : NULL;
 
-    *out = NULL;
-    envelope = dump_envelope(event, count, &envelope_len);
-    if (envelope == NULL)
-        return arb_error_set(err, ARB_E_SCHEMA, "$: cannot serialise event");
-
-    set = arb_xcalloc(1, sizeof(*set));
-    set->event = json_incref(event);
-    set->key = member_string(event, "call_id");
-    set->key_len = strlen(set->key);
     snprintf(set->topic, sizeof(set->topic), "%s", topic);
     snprintf(set->request_id, sizeof(set->request_id), "%s", request_id);
     snprintf(set->received_at, sizeof(set->received_at), "%" PRId64, received_at_ms);
     set->received_at_ms = received_at_ms;
-    set->count = count > 0 ? count : 1;
-    set->records = arb_xcalloc(set->count, sizeof(*set->records));
-
-    for (size_t i = 0; i < set->count; i++) {
-        const json_t *message = count > 0 ? json_array_get(messages, i) : NULL;
-        build_value(&set->records[i], envelope, envelope_len, message, i, count,
-                    received_at_ms);
-        set_headers(set, &set->records[i], message);
+    set->count = plan->count;
+    set->bytes = plan->bytes;
+    set->key = w.p;
+    set->key_len = event->call_id->text_len;
+    put(&w, event->call_id->text, event->call_id->text_len);
+    if (event->name != NULL) {
+        name = w.p;
+        put(&w, event->name, event->name_len);
     }
-    free(envelope);
-    *out = set;
-    return 0;
+    for (size_t i = 0; i < set->count; i++) {
+        struct arb_record *record = &set->records[i];
+        struct message_headers h = {0};
+        if (message != NULL)
+            message_headers(event, message, &h);
+        build_value(event, record, message, i, count, received_at_ms, &w);
+        add_header(record, "airudder-event", name, event->name_len);
+        add_header(record, "airudder-call-id", set->key, set->key_len);
+        add_header(record, "airudder-msg-id", copy_text(&w, h.msg_id), text_len(h.msg_id));
+        add_header(record, "airudder-sender-type", copy_text(&w, h.sender_type),
+                   text_len(h.sender_type));
+        add_header(record, "airudder-content-type", copy_text(&w, h.content_type),
+                   text_len(h.content_type));
+        add_header(record, "airudder-request-id", set->request_id, ARB_REQUEST_ID_LEN);
+        add_header(record, "airudder-received-at", set->received_at, strlen(set->received_at));
+        if (message != NULL)
+            message = arb_json_next(event->index, message);
+    }
+    return set;
 }
 
 void arb_recordset_destroy(struct arb_recordset *set)
 {
-    if (set == NULL)
-        return;
-    for (size_t i = 0; set->records != NULL && i < set->count; i++)
-        free(set->records[i].value);
-    free(set->records);
-    json_decref(set->event);
     free(set);
-}
-
-json_t *arb_record_rebuild_event(const char *value, size_t len, struct arb_error *err)
-{
-    json_error_t jerr;
-    json_t *record = json_loadb(value, len, 0, &jerr);
-    if (record == NULL || !json_is_object(record)) {
-        json_decref(record);
-        arb_error_set(err, ARB_E_JSON, "record value is not a JSON object");
-        return NULL;
-    }
-    json_t *message = json_incref(json_object_get(record, "message"));
-    json_object_del(record, "message");
-    json_object_del(record, "message_index");
-    json_object_del(record, "message_count");
-    json_object_del(record, "received_at");
-    if (message != NULL)
-        json_object_set_new(record, "messages", json_pack("[o]", message));
-    return record;
 }

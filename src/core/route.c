@@ -58,46 +58,61 @@ int arb_route_check(const char *topic, struct arb_error *err)
 }
 
 static const struct arb_route *match(const struct arb_route *routes, size_t count,
-                                     const char *event_name)
+                                     const char *name, size_t name_len)
 {
     for (size_t i = 0; i < count; i++)
-        if (strcmp(routes[i].event, "*") == 0 || strcmp(routes[i].event, event_name) == 0)
+        if (strcmp(routes[i].event, "*") == 0 ||
+            (strlen(routes[i].event) == name_len && memcmp(routes[i].event, name, name_len) == 0))
             return &routes[i];
     return NULL;
 }
 
 /* Append value made safe to out[*len..], stopping at the topic length limit. Values are UTF-8
- * (Jansson checked them), so skipping continuation bytes turns each character, not each byte,
- * outside the topic alphabet into one '_'. */
-static void append_safe(char *out, size_t *len, const char *value)
+ * (the JSON check made sure), so skipping continuation bytes turns each character, not each
+ * byte, outside the topic alphabet into one '_'. */
+static void append_safe(char *out, size_t *len, const char *value, size_t value_len)
 {
-    if (value == NULL || value[0] == '\0')
+    if (value == NULL || value_len == 0) {
         value = "unknown";
-    for (; *value && *len < ARB_TOPIC_MAX; value++) {
-        if (((unsigned char)*value & 0xc0) == 0x80)
+        value_len = strlen(value);
+    }
+    for (size_t i = 0; i < value_len && *len < ARB_TOPIC_MAX; i++) {
+        if (((unsigned char)value[i] & 0xc0) == 0x80)
             continue;
-        out[(*len)++] = topic_char(*value) ? *value : '_';
+        out[(*len)++] = topic_char(value[i]) ? value[i] : '_';
     }
 }
 
-int arb_route_topic(const struct arb_route *routes, size_t count, const json_t *event,
-                    char *out, struct arb_error *err)
+static void append_field(char *out, size_t *len, const char *name,
+                         const struct arb_route_fields *fields)
 {
-    const char *event_name = json_string_value(json_object_get(event, "event"));
-    const struct arb_route *route = match(routes, count, event_name ? event_name : "");
+    if (strcmp(name, "event") == 0)
+        append_safe(out, len, fields->event, fields->event_len);
+    else if (strcmp(name, "channel") == 0)
+        append_safe(out, len, fields->channel, fields->channel_len);
+    else
+        append_safe(out, len, fields->company, fields->company_len);
+}
+
+int arb_route_topic(const struct arb_route *routes, size_t count,
+                    const struct arb_route_fields *fields, char *out, struct arb_error *err)
+{
+    const char *name = fields->event != NULL ? fields->event : "";
+    size_t name_len = fields->event != NULL ? fields->event_len : 0;
+    const struct arb_route *route = match(routes, count, name, name_len);
     size_t len = 0;
 
     if (route == NULL)
-        return arb_error_set(err, ARB_E_ROUTE, "event: no route for \"%.64s\"",
-                             event_name ? event_name : "");
+        return arb_error_set(err, ARB_E_ROUTE, "event: no route for \"%.*s\"",
+                             (int)(name_len < 64 ? name_len : 64), name);
     for (const char *p = route->topic; *p && len < ARB_TOPIC_MAX; p++) {
         const char *close = (*p == '{') ? strchr(p, '}') : NULL;
-        const char *name = close ? placeholder(p + 1, (size_t)(close - p - 1)) : NULL;
-        if (name == NULL) {
+        const char *field = close ? placeholder(p + 1, (size_t)(close - p - 1)) : NULL;
+        if (field == NULL) {
             out[len++] = *p;
             continue;
         }
-        append_safe(out, &len, json_string_value(json_object_get(event, name)));
+        append_field(out, &len, field, fields);
         p = close;
     }
     out[len] = '\0';

@@ -445,8 +445,8 @@ static struct service *service_new(const struct arb_replay_conf *conf,
         return svc;
     svc->health = arb_kafka_health_start(svc->consumer);
     if (conf->replay.admin_listen[0] != '\0') {
-        svc->admin = arb_admin_new(conf->replay.admin_listen, admin_ready, admin_metrics, svc,
-                                   &err);
+        const struct arb_admin_hooks hooks = {admin_ready, admin_metrics, svc};
+        svc->admin = arb_admin_new(conf->replay.admin_listen, &hooks, &err);
         if (svc->admin == NULL)
             arb_conf_errors_add(errors, conf->file, 0, "replay.admin_listen: %s", err.message);
     }

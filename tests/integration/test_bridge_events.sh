@@ -162,15 +162,17 @@ connects=$(curl -s -o /dev/null -o /dev/null -o /dev/null -w '%{num_connects}\n'
     "$url/v1/events" "$url/v1/events" "$url/v1/events" | tr '\n' ' ')
 arb_assert_eq "1 0 0 " "$connects" "three requests over one connection"
 
-# 8. Exactly what was accepted is in the topic: the seed 1 + 1 (charset) + 1 (continue) + 3.
-arb_assert_eq 42 "$(arb_topic_count "$messages")" "records in $messages (6 accepted events)"
+# 8. Exactly what was accepted is in the topic: the seed once. Its five repeats (charset,
+# continue, three over one connection) were answered 200 from the dedup window, not written.
+arb_assert_eq 7 "$(arb_topic_count "$messages")" "records in $messages (6 accepted copies of one event)"
 arb_assert_eq 2 "$(arb_topic_count "$deadletter")" "records in $deadletter"
 
 # 9. Metrics count what happened.
 curl -s "$url/metrics" >"$tmp/metrics.txt"
 grep -q '^airudder_bridge_requests_total{path="/v1/events",code="200"} 6$' "$tmp/metrics.txt" || arb_fail "metrics: 200s"
 grep -q '^airudder_bridge_requests_total{path="/v1/events",code="401"} 4$' "$tmp/metrics.txt" || arb_fail "metrics: 401s"
-grep -q '^airudder_bridge_records_total{result="ok"} 42$' "$tmp/metrics.txt" || arb_fail "metrics: records"
+grep -q '^airudder_bridge_records_total{result="ok"} 7$' "$tmp/metrics.txt" || arb_fail "metrics: records"
+grep -q '^airudder_bridge_dedup_answers_total 5$' "$tmp/metrics.txt" || arb_fail "metrics: dedup answers"
 grep -q '^airudder_bridge_request_duration_seconds_count 17$' "$tmp/metrics.txt" || arb_fail "metrics: duration count $(grep duration_seconds_count "$tmp/metrics.txt")"
 
 # 10. No secret and no signature value in the logs, even at debug level.

@@ -7,7 +7,6 @@
 . "${ARB_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 tmp=$(arb_tmpdir)
-seed=$ARB_SOURCE_DIR/tests/fixtures/channel.message.sent.json
 kafka_sh=$ARB_SOURCE_DIR/tests/kafka/kafka.sh
 broker=$tmp/kafka
 port=$(arb_free_port)
@@ -40,10 +39,12 @@ wait_ready() {
     done
     printf 'ok: /readyz is %s\n' "$1"
 }
-post() { # post NAME: the seed, signed; status in $tmp/NAME.status, time in $tmp/NAME.time
+post() { # post NAME: an event of the seed's messages (its own call_id, so no repeat of an
+    # earlier one), signed; status in $tmp/NAME.status, time in $tmp/NAME.time
+    arb_event "$1" 7 "$tmp/$1.json"
     curl -s -o "$tmp/$1.body" -D "$tmp/$1.headers" -w '%{http_code} %{time_total}' \
         -H 'Content-Type: application/json' \
-        -H "X-AIRudder-Sign: $(arb_sign "$seed" "$secret")" --data-binary "@$seed" \
+        -H "X-AIRudder-Sign: $(arb_sign "$tmp/$1.json" "$secret")" --data-binary "@$tmp/$1.json" \
         "$url/v1/events" >"$tmp/$1.out"
     cut -d' ' -f1 "$tmp/$1.out" >"$tmp/$1.status"
     cut -d' ' -f2 "$tmp/$1.out" >"$tmp/$1.time"

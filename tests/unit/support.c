@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "arb/json_index.h"
 
 #include <cmocka.h>
 
@@ -22,4 +25,11 @@ char *read_fixture(const char *name, size_t *len)
     assert_true(*len > 0 && *len < (1 << 16));
     fclose(f);
     return data;
+}
+
+char *padded_copy(const char *body, size_t len)
+{
+    char *copy = arb_xcalloc(1, len + ARB_JSON_PADDING);
+    memcpy(copy, body, len);
+    return copy;
 }

@@ -8,4 +8,7 @@
  * empty or 64 KiB and more. */
 char *read_fixture(const char *name, size_t *len);
 
+/* len bytes of body followed by the JSON parser's padding (zeroed; caller frees). */
+char *padded_copy(const char *body, size_t len);
+
 #endif

@@ -1,4 +1,7 @@
-/* test_event.c - parsing and schema validation of AIRudder event bodies. */
+/* test_event.c - validation of AIRudder event bodies by the fast path (json_index.cpp and
+ * event.c): the documented examples, bodies that pass, bodies that fail with the exact code
+ * and message (Jansson's words for JSON errors), each schema's own rules, the call_id of
+ * bodies that fail their schema, and the depth limit at its edge. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,11 +12,24 @@
 #include <string.h>
 
 #include "arb/event.h"
+#include "arb/json_index.h"
 #include "arb/mem.h"
 
 #include "support.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static struct arb_json_scanner *scanner;
+
+/* Parse body (copied with the parser's padding) under schema. */
+static int parse(const char *body, size_t len, enum arb_schema schema, const char *default_event,
+                 struct arb_event *event, struct arb_error *err)
+{
+    char *copy = padded_copy(body, len);
+    int rc = arb_event_parse(scanner, copy, len, schema, default_event, event, err);
+    free(copy);
+    return rc;
+}
 
 /* A minimal valid event with extra members, and one with a messages array. */
 #define EV(extra) "{\"event\":\"e\",\"call_id\":\"c\"" extra "}"
@@ -42,17 +58,17 @@ static void test_fixtures(void **state)
         const struct fixture_case *c = &fixture_cases[i];
         size_t len;
         char *body = read_fixture(c->file, &len);
-        json_t *event = NULL;
+        struct arb_event event;
         struct arb_error err = {0};
 
-        if (arb_event_parse(body, len, &event, &err) != 0)
+        if (arb_event_parse(scanner, body, len, ARB_SCHEMA_CHANNEL_MESSAGE_SENT, "", &event,
+                            &err) != 0)
             fail_msg("%s: %s", c->file, err.message);
-        assert_true(json_is_object(event));
-        assert_string_equal(json_string_value(json_object_get(event, "event")), c->event);
-        assert_string_equal(arb_event_call_id(event), c->call_id);
-        assert_int_equal(json_array_size(json_object_get(event, "messages")), c->nmessages);
-        assert_int_equal(arb_event_validate(event, &err), 0);
-        json_decref(event);
+        assert_int_equal(event.name_len, strlen(c->event));
+        assert_memory_equal(event.name, c->event, event.name_len);
+        assert_int_equal(event.call_id->text_len, strlen(c->call_id));
+        assert_memory_equal(event.call_id->text, c->call_id, event.call_id->text_len);
+        assert_int_equal(event.messages->children, c->nmessages);
         free(body);
     }
 }
@@ -84,15 +100,13 @@ static void test_valid(void **state)
 {
     (void)state;
     for (size_t i = 0; i < COUNT(valid_bodies); i++) {
-        json_t *event = NULL;
+        struct arb_event event;
         struct arb_error err = {0};
-        if (arb_event_parse(valid_bodies[i], strlen(valid_bodies[i]), &event, &err) != 0)
+        if (parse(valid_bodies[i], strlen(valid_bodies[i]), ARB_SCHEMA_CHANNEL_MESSAGE_SENT, "",
+                  &event, &err) != 0)
             fail_msg("valid body %zu rejected: %s", i, err.message);
-        json_t *expected = json_loads(valid_bodies[i], 0, NULL);
-        assert_non_null(expected);
-        assert_true(json_equal(event, expected));
-        json_decref(expected);
-        json_decref(event);
+        assert_non_null(event.call_id);
+        assert_non_null(event.name);
     }
 }
 
@@ -230,16 +244,15 @@ static void test_invalid(void **state)
     for (size_t i = 0; i < COUNT(invalid_cases); i++) {
         const struct invalid_case *c = &invalid_cases[i];
         size_t len = c->len ? c->len : strlen(c->body);
-        json_t *event = (json_t *)&event; /* not NULL: parse must reset it */
+        struct arb_event event;
         struct arb_error err = {0};
-        int rc = arb_event_parse(c->body, len, &event, &err);
+        int rc = parse(c->body, len, ARB_SCHEMA_CHANNEL_MESSAGE_SENT, "", &event, &err);
 
         if (rc != -1 || err.code != c->code || strcmp(err.message, c->message) != 0) {
             print_error("%s: got rc %d code %d \"%s\", want code %d \"%s\"\n", c->name, rc,
                         (int)err.code, err.message, (int)c->code, c->message);
             failures++;
         }
-        assert_null(event);
         assert_false(err.retriable);
         if (strstr(err.message, " near ") != NULL)
             fail_msg("%s: message quotes the body: \"%s\"", c->name, err.message);
@@ -247,20 +260,92 @@ static void test_invalid(void **state)
     assert_int_equal(failures, 0);
 }
 
-/* Validation of values built in memory agrees with parsing. */
-static void test_validate(void **state)
+/* ---- the other schemas ---- */
+
+struct schema_case {
+    const char *name;
+    enum arb_schema schema;
+    const char *default_event;
+    const char *body;
+    const char *message;  /* NULL: valid */
+    const char *event;    /* valid: the event's name, NULL for none */
+};
+
+#define WF ARB_SCHEMA_WORKFLOW_SESSION_END
+#define GEN ARB_SCHEMA_GENERIC
+
+static const struct schema_case schema_cases[] = {
+    {"workflow without event", WF, "workflow.session.end", "{\"call_id\":\"c\"}", NULL,
+     "workflow.session.end"},
+    {"workflow, its own event wins", WF, "workflow.session.end",
+     "{\"event\":\"x\",\"call_id\":\"c\"}", NULL, "x"},
+    {"workflow, no default", WF, "", "{\"call_id\":\"c\"}", NULL, NULL},
+    {"workflow, event empty", WF, "w", "{\"event\":\"\",\"call_id\":\"c\"}",
+     "event: must not be empty", NULL},
+    {"workflow, event number", WF, "w", "{\"event\":1,\"call_id\":\"c\"}",
+     "event: expected string, got integer", NULL},
+    {"workflow, robot_id number", WF, "w", "{\"call_id\":\"c\",\"robot_id\":4755}",
+     "robot_id: expected string, got integer", NULL},
+    {"workflow, talk_round string", WF, "w", "{\"call_id\":\"c\",\"talk_round\":\"3\"}",
+     "talk_round: expected integer, got string", NULL},
+    {"workflow, variables array", WF, "w", "{\"call_id\":\"c\",\"variables\":[]}",
+     "variables: expected object, got array", NULL},
+    {"workflow, message status number", WF, "w",
+     "{\"call_id\":\"c\",\"messages\":[{\"content\":{},\"status\":1}]}",
+     "messages[0].status: expected string, got integer", NULL},
+    {"workflow, reply not object", WF, "w",
+     "{\"call_id\":\"c\",\"messages\":[{\"content\":{},\"reply\":\"r\"}]}",
+     "messages[0].reply: expected object, got string", NULL},
+    {"workflow, reply content not object", WF, "w",
+     "{\"call_id\":\"c\",\"messages\":[{\"content\":{},\"reply\":{\"content\":7}}]}",
+     "messages[0].reply.content: expected object, got integer", NULL},
+    {"workflow, reply timestamp real", WF, "w",
+     "{\"call_id\":\"c\",\"messages\":[{\"content\":{},\"reply\":{\"timestamp\":1.5}}]}",
+     "messages[0].reply.timestamp: expected integer, got number", NULL},
+    {"workflow, no user rules", WF, "w", "{\"call_id\":\"c\",\"user\":7}", NULL, "w"},
+    {"generic", GEN, "g", "{\"call_id\":\"c\",\"messages\":[1,\"x\",null]}", NULL, "g"},
+    {"generic, messages object", GEN, "g", "{\"call_id\":\"c\",\"messages\":{}}",
+     "messages: expected array, got object", NULL},
+    {"generic, call_id missing", GEN, "g", "{\"messages\":[]}", "call_id: missing", NULL},
+    {"generic, reserved", GEN, "g", "{\"call_id\":\"c\",\"received_at\":1}",
+     "received_at: reserved name (the bridge adds it to every record)", NULL},
+};
+
+static void test_schemas(void **state)
 {
     (void)state;
+    for (size_t i = 0; i < COUNT(schema_cases); i++) {
+        const struct schema_case *c = &schema_cases[i];
+        struct arb_event event;
+        struct arb_error err = {0};
+        int rc = parse(c->body, strlen(c->body), c->schema, c->default_event, &event, &err);
+        if (c->message == NULL) {
+            if (rc != 0)
+                fail_msg("%s: rejected: %s", c->name, err.message);
+            if (c->event == NULL)
+                assert_null(event.name);
+            else if (event.name_len != strlen(c->event) ||
+                     memcmp(event.name, c->event, event.name_len) != 0)
+                fail_msg("%s: event name %.*s", c->name, (int)event.name_len, event.name);
+        } else if (rc == 0 || err.code != ARB_E_SCHEMA || strcmp(err.message, c->message) != 0) {
+            fail_msg("%s: got %d \"%s\", want \"%s\"", c->name, rc, err.message, c->message);
+        }
+    }
+}
+
+/* The session-end fixture, whole, under its schema. */
+static void test_workflow_fixture(void **state)
+{
+    (void)state;
+    size_t len;
+    char *body = read_fixture("workflow.session.end.json", &len);
+    struct arb_event event;
     struct arb_error err = {0};
-    json_t *event = json_pack("{s:s, s:s, s:[{s:{}}, {s:s}]}", "event", "e", "call_id", "c",
-                              "messages", "content", "content", "x");
-    assert_non_null(event);
-    assert_int_equal(arb_event_validate(event, &err), -1);
-    assert_int_equal(err.code, ARB_E_SCHEMA);
-    assert_string_equal(err.message, "messages[1].content: expected object, got string");
-    json_array_remove(json_object_get(event, "messages"), 1);
-    assert_int_equal(arb_event_validate(event, &err), 0);
-    json_decref(event);
+    if (arb_event_parse(scanner, body, len, WF, "workflow.session.end", &event, &err) != 0)
+        fail_msg("workflow.session.end.json: %s", err.message);
+    assert_int_equal(event.messages->children, 3);
+    assert_int_equal(event.name_len, strlen("workflow.session.end"));
+    free(body);
 }
 
 struct call_id_case {
@@ -277,36 +362,60 @@ static const struct call_id_case call_id_cases[] = {
     {"[\"call_id\"]", NULL},
 };
 
-static void test_call_id(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < COUNT(call_id_cases); i++) {
-        json_t *value = json_loads(call_id_cases[i].body, 0, NULL);
-        assert_non_null(value);
-        const char *got = arb_event_call_id(value);
-        if (call_id_cases[i].want == NULL)
-            assert_null(got);
-        else
-            assert_string_equal(got, call_id_cases[i].want);
-        json_decref(value);
-    }
-}
-
-/* The same cases through arb_event_peek_call_id, from raw bodies, plus a body that is not
- * JSON at all. */
+/* The call_id of bodies that fail their schema, for their dead letters' key. */
 static void test_peek_call_id(void **state)
 {
     (void)state;
     for (size_t i = 0; i < COUNT(call_id_cases); i++) {
         const char *body = call_id_cases[i].body;
-        char *got = arb_event_peek_call_id(body, strlen(body));
-        if (call_id_cases[i].want == NULL)
+        char *copy = padded_copy(body, strlen(body));
+        struct arb_error err;
+        const struct arb_json_index *index = arb_json_scan(scanner, copy, strlen(body), 1, &err);
+        assert_non_null(index);
+        const struct arb_json_node *got = arb_event_peek_call_id(index);
+        if (call_id_cases[i].want == NULL) {
             assert_null(got);
-        else
-            assert_string_equal(got, call_id_cases[i].want);
-        free(got);
+        } else {
+            assert_non_null(got);
+            assert_int_equal(got->text_len, strlen(call_id_cases[i].want));
+            assert_memory_equal(got->text, call_id_cases[i].want, got->text_len);
+        }
+        free(copy);
     }
-    assert_null(arb_event_peek_call_id("{\"call_id\":", 11));
+    assert_null(arb_event_peek_call_id(NULL));
+}
+
+/* Nesting: 2048 arrays pass, 2049 do not, as with Jansson. */
+static void test_depth(void **state)
+{
+    (void)state;
+    for (int depth = ARB_JSON_MAX_DEPTH; depth <= ARB_JSON_MAX_DEPTH + 1; depth++) {
+        size_t len = 2 * (size_t)depth;
+        char *body = arb_xcalloc(1, len + ARB_JSON_PADDING);
+        struct arb_error err = {0};
+        memset(body, '[', (size_t)depth);
+        memset(body + depth, ']', (size_t)depth);
+        const struct arb_json_index *index = arb_json_scan(scanner, body, len, 4, &err);
+        if (depth == ARB_JSON_MAX_DEPTH)
+            assert_non_null(index);
+        else
+            assert_null(index);
+        free(body);
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    scanner = arb_json_scanner_new(1 << 20);
+    return scanner != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    arb_json_scanner_destroy(scanner);
+    return 0;
 }
 
 int main(void)
@@ -315,9 +424,10 @@ int main(void)
         cmocka_unit_test(test_fixtures),
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_validate),
-        cmocka_unit_test(test_call_id),
+        cmocka_unit_test(test_schemas),
+        cmocka_unit_test(test_workflow_fixture),
         cmocka_unit_test(test_peek_call_id),
+        cmocka_unit_test(test_depth),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

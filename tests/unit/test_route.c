@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "arb/mem.h"
+#include <jansson.h>
+
 #include "arb/route.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -101,6 +103,14 @@ static const struct topic_case topic_cases[] = {
     {"three dots", ROUTES(company_only), "{\"company\":\"...\"}", "...", NULL},
 };
 
+/* What the ingest hands routing: a field's text when it is a string, else none. */
+static void string_field(const json_t *event, const char *key, const char **text, size_t *len)
+{
+    const json_t *value = json_object_get(event, key);
+    *text = json_is_string(value) ? json_string_value(value) : NULL;
+    *len = json_is_string(value) ? json_string_length(value) : 0;
+}
+
 static void test_topic(void **state)
 {
     (void)state;
@@ -110,7 +120,11 @@ static void test_topic(void **state)
         char out[ARB_TOPIC_MAX + 1];
         struct arb_error err = {0};
         assert_non_null(event);
-        int rc = arb_route_topic(c->routes, c->count, event, out, &err);
+        struct arb_route_fields fields = {0};
+        string_field(event, "event", &fields.event, &fields.event_len);
+        string_field(event, "channel", &fields.channel, &fields.channel_len);
+        string_field(event, "company", &fields.company, &fields.company_len);
+        int rc = arb_route_topic(c->routes, c->count, &fields, out, &err);
         json_decref(event);
 
         if (c->topic != NULL) {

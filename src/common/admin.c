@@ -1,29 +1,31 @@
-/* admin.c - the replay's operator endpoints (see admin.h).
+/* admin.c - the operator endpoints (see admin.h).
  *
- * Answers are given on the second call of the access handler, once the request is complete,
- * which lets libmicrohttpd keep the connection alive. */
+ * The daemon of arb_admin_new answers on the second call of its access handler, once the
+ * request is complete, which lets libmicrohttpd keep the connection alive. */
 #include "admin.h"
 #include "listen.h"
 
-#include "arb/log.h"
 #include "arb/mem.h"
 
-#include <microhttpd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct arb_admin {
     struct MHD_Daemon *daemon;
-    arb_admin_ready_fn *ready;
-    arb_admin_metrics_fn *metrics;
-    void *opaque;
+    struct arb_admin_hooks hooks;
 };
 
+/* body is handed to libmicrohttpd, which frees it. */
 static enum MHD_Result send_text(struct MHD_Connection *connection, unsigned status,
                                  const char *type, char *body, size_t len, const char *allow)
 {
     struct MHD_Response *response =
         MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (response == NULL) {
+        free(body);
+        return MHD_NO;
+    }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (allow != NULL)
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
@@ -39,26 +41,49 @@ static enum MHD_Result send_json(struct MHD_Connection *connection, unsigned sta
                      allow);
 }
 
-static enum MHD_Result serve_ready(struct arb_admin *admin, struct MHD_Connection *connection)
+bool arb_admin_path(const char *path)
 {
-    char why[128] = "";
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+           strcmp(path, "/metrics") == 0;
+}
+
+static enum MHD_Result serve_ready(const struct arb_admin_hooks *hooks,
+                                   struct MHD_Connection *connection, unsigned *status)
+{
+    char why[128] = "", body[192];
+    bool ready = hooks->ready(hooks->opaque, why, sizeof(why));
+    snprintf(body, sizeof(body), "{\"status\":\"%s\"}", ready ? "ready" : why);
+    *status = ready ? 200 : 503;
+    return send_json(connection, *status, body, NULL);
+}
+
+static enum MHD_Result serve_metrics(const struct arb_admin_hooks *hooks,
+                                     struct MHD_Connection *connection, unsigned *status)
+{
     struct arb_buf body;
     arb_buf_init(&body);
-    bool ready = admin->ready(admin->opaque, why, sizeof(why));
-    arb_buf_printf(&body, "{\"status\":\"%s\"}", ready ? "ready" : why);
+    hooks->metrics(hooks->opaque, &body);
     size_t len = body.len;
-    return send_text(connection, ready ? 200 : 503, "application/json",
+    *status = 200;
+    return send_text(connection, 200, "text/plain; version=0.0.4; charset=utf-8",
                      arb_buf_detach(&body, NULL), len, NULL);
 }
 
-static enum MHD_Result serve_metrics(struct arb_admin *admin, struct MHD_Connection *connection)
+enum MHD_Result arb_admin_serve(struct MHD_Connection *connection, const char *path,
+                                const char *method, const struct arb_admin_hooks *hooks,
+                                unsigned *status)
 {
-    struct arb_buf body;
-    arb_buf_init(&body);
-    admin->metrics(admin->opaque, &body);
-    size_t len = body.len;
-    return send_text(connection, 200, "text/plain; version=0.0.4; charset=utf-8",
-                     arb_buf_detach(&body, NULL), len, NULL);
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        *status = 405;
+        return send_json(connection, 405, "{\"error\":\"method_not_allowed\"}", "GET, HEAD");
+    }
+    if (strcmp(path, "/healthz") == 0) {
+        *status = 200;
+        return send_json(connection, 200, "{\"status\":\"ok\"}", NULL);
+    }
+    if (strcmp(path, "/readyz") == 0)
+        return serve_ready(hooks, connection, status);
+    return serve_metrics(hooks, connection, status);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection,
@@ -68,6 +93,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection,
 {
     static int started;
     struct arb_admin *admin = cls;
+    unsigned status;
     (void)version;
     (void)upload_data;
 
@@ -79,21 +105,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection,
         *upload_data_size = 0; /* no endpoint takes a body */
         return MHD_YES;
     }
-    bool known = strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
-                 strcmp(url, "/metrics") == 0;
-    if (!known)
+    if (!arb_admin_path(url))
         return send_json(connection, 404, "{\"error\":\"not_found\"}", NULL);
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-        return send_json(connection, 405, "{\"error\":\"method_not_allowed\"}", "GET, HEAD");
-    if (strcmp(url, "/healthz") == 0)
-        return send_json(connection, 200, "{\"status\":\"ok\"}", NULL);
-    if (strcmp(url, "/readyz") == 0)
-        return serve_ready(admin, connection);
-    return serve_metrics(admin, connection);
+    return arb_admin_serve(connection, url, method, &admin->hooks, &status);
 }
 
-struct arb_admin *arb_admin_new(const char *listen, arb_admin_ready_fn *ready,
-                                arb_admin_metrics_fn *metrics, void *opaque,
+struct arb_admin *arb_admin_new(const char *listen, const struct arb_admin_hooks *hooks,
                                 struct arb_error *err)
 {
     struct sockaddr_storage addr;
@@ -102,9 +119,7 @@ struct arb_admin *arb_admin_new(const char *listen, arb_admin_ready_fn *ready,
     if (arb_listen_resolve(listen, &addr, &ipv6, err) != 0)
         return NULL;
     struct arb_admin *admin = arb_xcalloc(1, sizeof(*admin));
-    admin->ready = ready;
-    admin->metrics = metrics;
-    admin->opaque = opaque;
+    admin->hooks = *hooks;
     admin->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | (ipv6 ? MHD_USE_IPv6 : 0), 0, NULL,
         NULL, on_request, admin, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,

@@ -1,0 +1,67 @@
+/* dedup.h - a bounded memory of what was already done, for retried webhooks.
+ *
+ * AIRudder sends the same bytes again when our 200 was lost on its way back. The bridge keeps
+ * the request ids it answered 200 for window_ms: a repeat is answered 200 without writing
+ * its records again, and a repeat that arrives while the first copy still waits for Kafka
+ * waits too and gets the first copy's answer. The replay keeps the Idempotency-Keys it
+ * delivered, per partition, and drops a record it already delivered. Memory is fixed: at
+ * most max_entries keys (the oldest done ones make room); keys still pending are never
+ * dropped, and when nothing can make room a key is simply not remembered.
+ *
+ * Keys are 20 bytes (a request id's 16 and a message index's 4). Not thread-safe; pure: the
+ * caller passes the time. */
+#ifndef ARB_DEDUP_H
+#define ARB_DEDUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARB_DEDUP_KEY_LEN 20
+
+struct arb_dedup_key {
+    unsigned char bytes[ARB_DEDUP_KEY_LEN];
+};
+
+/* A request id (32 hex) and an index as a key; -1 when the id is not 32 hex characters. */
+int arb_dedup_key_of(const char *request_id, uint32_t index, struct arb_dedup_key *key);
+
+/* Embedded by whoever waits on a pending key. */
+struct arb_dedup_waiter {
+    struct arb_dedup_waiter *next;
+};
+
+enum arb_dedup_state {
+    ARB_DEDUP_NEW,     /* not seen: now pending, the caller goes on (and calls finish) */
+    ARB_DEDUP_DONE,    /* done within the window: answer as done, do nothing again */
+    ARB_DEDUP_PENDING, /* the first copy is under way: waiter is kept until it finishes */
+    ARB_DEDUP_UNTRACKED, /* no room: the caller goes on, and must not call finish */
+};
+
+struct arb_dedup_stats {
+    uint64_t done_hits, pending_hits, evicted, untracked;
+    size_t entries;
+};
+
+struct arb_dedup;
+
+struct arb_dedup *arb_dedup_new(size_t max_entries, int64_t window_ms);
+void arb_dedup_destroy(struct arb_dedup *dedup);
+
+/* The bridge: begin with a request's key. waiter may be NULL (then PENDING keeps nobody). */
+enum arb_dedup_state arb_dedup_begin(struct arb_dedup *dedup, const struct arb_dedup_key *key,
+                                     int64_t now_ms, struct arb_dedup_waiter *waiter);
+/* The first copy is answered: done (remembered for the window) or not (forgotten, so the
+ * sender's retry is tried again). Returns the waiters, to be answered alike. */
+struct arb_dedup_waiter *arb_dedup_finish(struct arb_dedup *dedup,
+                                          const struct arb_dedup_key *key, bool done,
+                                          int64_t now_ms);
+
+/* The replay: was key done within the window? remember marks it done now. */
+bool arb_dedup_seen(struct arb_dedup *dedup, const struct arb_dedup_key *key, int64_t now_ms);
+void arb_dedup_remember(struct arb_dedup *dedup, const struct arb_dedup_key *key,
+                        int64_t now_ms);
+
+void arb_dedup_stats(const struct arb_dedup *dedup, struct arb_dedup_stats *stats);
+
+#endif
