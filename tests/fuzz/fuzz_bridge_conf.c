@@ -1,0 +1,32 @@
+/* fuzz_bridge_conf.c - the bridge's configuration loader (arb_bridge_conf_load) on any file.
+ *
+ * Beyond not crashing or leaking: a file is either loaded with no error, or refused with
+ * at least one error, each "file:line: message" naming this file. */
+#include "check.h"
+#include <stdint.h>
+#include <string.h>
+
+#include "arb/config.h"
+#include "conf_input.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *path = arb_fuzz_conf_path(data, size);
+    if (path == NULL)
+        return 0;
+    struct arb_bridge_conf *conf = NULL;
+    struct arb_conf_errors errors = {0};
+    if (arb_bridge_conf_load(path, &conf, &errors) == 0) {
+        CHECK(conf != NULL && errors.count == 0);
+        CHECK(conf->nroutes > 0 && conf->http.max_body_bytes > 0);
+    } else {
+        CHECK(conf == NULL && errors.count > 0);
+        for (size_t i = 0; i < errors.count; i++)
+            CHECK(strncmp(errors.messages[i], path, strlen(path)) == 0);
+    }
+    arb_bridge_conf_destroy(conf);
+    arb_conf_errors_clear(&errors);
+    return 0;
+}
