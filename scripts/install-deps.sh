@@ -10,8 +10,9 @@ set -eu
 # tests/kafka/kafka.sh), valgrind, shellcheck, promtool (from prometheus: checks /metrics),
 # docker-compose + python3-yaml (test_docker.sh validates docker/ offline: Compose 1.29 needs
 # no container engine for `config`).
+# Fuzzing: clang-14 and its runtimes (libFuzzer, ASan, UBSan) for the ARB_FUZZ build.
 # Bench: wrk.
-packages='build-essential cmake pkg-config
+packages='build-essential cmake pkg-config clang-14 libclang-rt-14-dev
 librdkafka-dev libmicrohttpd-dev libjansson-dev libssl-dev libconfig-dev libcurl4-openssl-dev
 libsimdjson-dev
 libcmocka-dev kcat jq curl valgrind wrk openjdk-17-jre-headless maven shellcheck prometheus

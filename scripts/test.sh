@@ -5,8 +5,13 @@
 #   1. a Debug build with AddressSanitizer + UndefinedBehaviorSanitizer (build/asan): every
 #      unit test and every black-box test against the real Kafka broker, so leaks and memory
 #      errors in the real binaries fail the run;
+#      The hostile-input suite (tests/hostile, label hostile) runs there too.
 #   2. an optimised build (build/release) without sanitizers, whose warnings differ, with the
-#      unit tests once more under valgrind.
+#      unit tests once more under valgrind;
+#   3. the libFuzzer targets (build/fuzz, clang-14, ASan + UBSan), each for ARB_FUZZ_SECONDS
+#      (default 10; scripts/fuzz.sh is the long run);
+#   4. a ThreadSanitizer build (build/tsan) running the black-box tests of both binaries; any
+#      TSan report fails the run.
 set -eu
 
 root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
@@ -28,6 +33,15 @@ say "build: release (build/release)"
 cmake -S "$root" -B "$root/build/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARB_VALGRIND_TESTS=ON >/dev/null
 cmake --build "$root/build/release" -j "$jobs"
 
+say "build: libFuzzer targets, clang-14 + ASan + UBSan (build/fuzz)"
+cmake -S "$root" -B "$root/build/fuzz" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER=clang++-14 -DARB_FUZZ=ON >/dev/null
+cmake --build "$root/build/fuzz" --target fuzz -j "$jobs"
+
+say "build: ThreadSanitizer (build/tsan)"
+cmake -S "$root" -B "$root/build/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARB_TSAN=ON >/dev/null
+cmake --build "$root/build/tsan" -j "$jobs"
+
 say "tests (sanitized build, real Kafka)"
 # Sanitizer reports fail the process: a leak or a bad access is a failed test.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}"
@@ -36,4 +50,24 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 say "unit tests under valgrind (release build)"
 (cd "$root/build/release" && ctest -L valgrind --output-on-failure)
+
+say "fuzz targets, ${ARB_FUZZ_SECONDS:-10} s each (build/fuzz)"
+(cd "$root/build/fuzz" && ctest -L fuzz --output-on-failure)
+
+say "black-box tests of both binaries under ThreadSanitizer (build/tsan)"
+# Every report goes to a file of its own (and makes the process exit 66): any file fails the
+# run, even one from a process whose exit status no test looks at.
+reports=$root/build/tsan/tsan-reports
+rm -rf "$reports"
+mkdir -p "$reports"
+rc=0
+(cd "$root/build/tsan" &&
+    TSAN_OPTIONS="log_path=$reports/tsan:suppressions=$root/tests/tsan/tsan.supp:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}" \
+        ctest -L integration -E '^integration\.(test_docker|demo)$' --output-on-failure --timeout 900) || rc=$?
+if [ -n "$(ls -A "$reports")" ]; then
+    cat "$reports"/* >&2
+    printf 'ThreadSanitizer reported %s time(s); see %s\n' "$(find "$reports" -type f | wc -l)" "$reports" >&2
+    exit 1
+fi
+[ "$rc" -eq 0 ] || exit "$rc"
 say "all tests passed"

@@ -259,9 +259,9 @@ static enum MHD_Result on_body_data(struct request *request, const char *data, s
 
     arb_conn_body_bytes(server->guard, request->conn, size);
     if (wanted && request->body.len + size > (size_t)http->max_body_bytes) {
-        request->too_large = true; /* a chunked body: counted from here, not stored */
+        request->too_large = true; /* a chunked body: answered now, the rest not read */
         drop_body(request);
-        wanted = false;
+        return respond_with(request, 413, "body_too_large", NULL, true);
     } else if (wanted && !take(&server->unverified_bytes, &request->unverified, (long long)size,
                                http->max_unverified_bytes)) {
         request->overloaded = true;

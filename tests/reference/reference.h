@@ -12,11 +12,12 @@
 #include <stdint.h>
 
 #include "arb/config.h"
+#include "arb/error.h"
 #include "arb/route.h"
 
 struct ref_result {
     int status;          /* 200, 400 (not JSON) or 422 (schema or route) */
-    char problem[256];   /* the reason of a 422, as the bridge words it */
+    char problem[ARB_ERROR_MSG_MAX + 64]; /* the reason of a 422, as the bridge words it */
     char topic[256];
     json_t *records;     /* 200: an array of { "value": {...}, "headers": {...} } */
 };

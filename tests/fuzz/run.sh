@@ -1,0 +1,44 @@
+#!/bin/sh
+# run.sh BINARY SEEDS WORKDIR SECONDS [LIBFUZZER-OPTION...]: fuzz for SECONDS, starting from
+# the committed seeds (read only) and what earlier runs kept in WORKDIR/corpus (new inputs
+# go there). A crash, leak, sanitizer report, timeout (10 s an input) or out-of-memory
+# (2 GB) leaves its input in WORKDIR/ and fails the run; the last lines of libFuzzer's
+# output (executions, exec/s, coverage) are printed either way. Used by ctest -L fuzz and by
+# scripts/fuzz.sh. $ARB_FUZZ_SECONDS, when set, replaces SECONDS.
+set -eu
+[ $# -ge 4 ] || {
+    echo "usage: run.sh BINARY SEEDS WORKDIR SECONDS [LIBFUZZER-OPTION...]" >&2
+    exit 2
+}
+binary=$1 seeds=$2 work=$3 seconds=${ARB_FUZZ_SECONDS:-$4}
+shift 4
+[ -x "$binary" ] || {
+    echo "run.sh: $binary is not built (cmake --build build/fuzz --target fuzz)" >&2
+    exit 2
+}
+[ -d "$seeds" ] || {
+    echo "run.sh: no seed corpus $seeds" >&2
+    exit 2
+}
+mkdir -p "$work/corpus"
+name=$(basename -- "$binary")
+log=$work/last-run.log
+here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
+rc=0
+# -use_value_profile helps through the comparisons of the parsers; -detect_leaks stays on.
+"$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -use_value_profile=1 -artifact_prefix="$work/" "$@" "$work/corpus" "$seeds" \
+    >"$log" 2>&1 || rc=$?
+if [ "$rc" -ne 0 ]; then
+    tail -n 60 "$log" >&2
+    echo "run.sh: $name FAILED (status $rc); the input is in $work/, the log in $log" >&2
+    exit 1
+fi
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
+printf '%s: %s executions in %s s (%s exec/s), %s, corpus %s files, no finding\n' \
+    "$name" "${runs:-?}" "$seconds" "${speed:-?}" "${cov:-cov: ?}" \
+    "$(find "$work/corpus" -type f | wc -l)"
