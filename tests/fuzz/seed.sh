@@ -16,8 +16,9 @@ mkdir -p "$corpus/signature" "$corpus/time" "$corpus/offsets" "$corpus/bridge_co
 # ingest, the signed endpoint too).
 for fixture in channel.message.sent message.send workflow.session.end; do
     for schema in 0 1 2; do
+        # shellcheck disable=SC2059 # the schema byte is an octal escape, for printf to expand
         { printf "\\00$schema"; cat "$fixtures/$fixture.json"; } >"$corpus/differential/$fixture-$schema"
-        { printf "\\00$schema"; cat "$fixtures/$fixture.json"; } >"$corpus/ingest/$fixture-$schema"
+        cp "$corpus/differential/$fixture-$schema" "$corpus/ingest/$fixture-$schema"
     done
     { printf '\003'; cat "$fixtures/$fixture.json"; } >"$corpus/ingest/$fixture-signed"
 done
