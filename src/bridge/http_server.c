@@ -587,14 +587,26 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
     return request;
 }
 
+/* duration as milliseconds with three decimals, from whole microseconds */
+static void format_duration_ms(int64_t duration_ns, char out[ARB_U64_TEXT + 4])
+{
+    uint64_t us = duration_ns > 0 ? (uint64_t)duration_ns / 1000 : 0;
+    size_t n = arb_u64_text(us / 1000, out);
+    out[n++] = '.';
+    out[n++] = (char)('0' + us / 100 % 10);
+    out[n++] = (char)('0' + us / 10 % 10);
+    out[n++] = (char)('0' + us % 10);
+    out[n] = '\0';
+}
+
 static void access_log(const struct request *request, int64_t duration_ns)
 {
-    char status[8], bytes[24], duration[24];
+    char status[ARB_U64_TEXT], bytes[ARB_U64_TEXT], duration[ARB_U64_TEXT + 4];
     if (!request->server->conf->http.access_log || !arb_log_enabled(ARB_LOG_INFO))
         return;
-    snprintf(status, sizeof(status), "%d", request->status);
-    snprintf(bytes, sizeof(bytes), "%zu", request->length + request->body.len + request->discarded);
-    snprintf(duration, sizeof(duration), "%.3f", (double)duration_ns / 1e6);
+    arb_u64_text((uint64_t)request->status, status);
+    arb_u64_text(request->length + request->body.len + request->discarded, bytes);
+    format_duration_ms(duration_ns, duration);
     arb_log_kv(ARB_LOG_INFO, "request", "status", status, "bytes", bytes, "duration_ms",
                duration, "call_id", request->call_id, "request_id",
                request->outcome.request_id[0] ? request->outcome.request_id : NULL, NULL);

@@ -55,7 +55,7 @@ void arb_buf_printf(struct arb_buf *buf, const char *fmt, ...)
     buf->len += (size_t)n;
 }
 
-void arb_buf_append_u64(struct arb_buf *buf, uint64_t value)
+size_t arb_u64_text(uint64_t value, char out[ARB_U64_TEXT])
 {
     char digits[20];
     size_t n = 0;
@@ -63,7 +63,15 @@ void arb_buf_append_u64(struct arb_buf *buf, uint64_t value)
         digits[sizeof(digits) - 1 - n++] = (char)('0' + value % 10);
         value /= 10;
     } while (value > 0);
-    arb_buf_append(buf, digits + sizeof(digits) - n, n);
+    memcpy(out, digits + sizeof(digits) - n, n);
+    out[n] = '\0';
+    return n;
+}
+
+void arb_buf_append_u64(struct arb_buf *buf, uint64_t value)
+{
+    char text[ARB_U64_TEXT];
+    arb_buf_append(buf, text, arb_u64_text(value, text));
 }
 
 void arb_buf_reset(struct arb_buf *buf)

@@ -5,13 +5,16 @@
  * with dup2 so writers never see a closed one. */
 #include "arb/log.h"
 #include "arb/buf.h"
+#include "arb/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,14 +80,59 @@ bool arb_log_enabled(enum arb_log_level level)
     return (int)level <= atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
-static void format_time(char *out, size_t size)
+/* The second's text is made once per thread per second; a line adds only the milliseconds. */
+static void format_time(char *out)
 {
+    static _Thread_local struct {
+        time_t sec;
+        char text[24];
+    } cached = {-1, ""};
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    if (ts.tv_sec != cached.sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(cached.text, sizeof(cached.text), "%Y-%m-%dT%H:%M:%S", &tm);
+        cached.sec = ts.tv_sec;
+    }
+    int ms = (int)(ts.tv_nsec / 1000000);
+    size_t n = strlen(cached.text);
+    memcpy(out, cached.text, n);
+    out[n++] = '.';
+    out[n++] = (char)('0' + ms / 100);
+    out[n++] = (char)('0' + ms / 10 % 10);
+    out[n++] = (char)('0' + ms % 10);
+    out[n++] = 'Z';
+    out[n] = '\0';
+}
+
+/* Each thread builds its lines in one buffer of its own, kept between lines. */
+static pthread_key_t line_key;
+static pthread_once_t line_key_once = PTHREAD_ONCE_INIT;
+
+static void line_free(void *line)
+{
+    arb_buf_free(line);
+    free(line);
+}
+
+static void line_key_create(void)
+{
+    pthread_key_create(&line_key, line_free);
+}
+
+static struct arb_buf *thread_line(void)
+{
+    pthread_once(&line_key_once, line_key_create);
+    struct arb_buf *line = pthread_getspecific(line_key);
+    if (line == NULL) {
+        line = arb_xmalloc(sizeof(*line));
+        arb_buf_init(line);
+        arb_buf_reserve(line, 1024);
+        pthread_setspecific(line_key, line);
+    }
+    arb_buf_reset(line);
+    return line;
 }
 
 static void write_line(struct arb_buf *line)
@@ -103,6 +151,15 @@ static void write_line(struct arb_buf *line)
     }
 }
 
+/* Printable ASCII other than '"' and '\\' stands in a JSON string as it is. */
+static bool is_plain(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
 static bool needs_quotes(const char *s)
 {
     if (*s == '\0')
@@ -115,49 +172,68 @@ static bool needs_quotes(const char *s)
 
 static void append_json_string(struct arb_buf *line, const char *s)
 {
+    if (is_plain(s)) {
+        arb_buf_append(line, "\"", 1);
+        arb_buf_puts(line, s);
+        arb_buf_append(line, "\"", 1);
+        return;
+    }
     json_t *str = json_string(s);
     if (str == NULL) /* not valid UTF-8: say so rather than write it */
         str = json_string("<invalid utf-8>");
-    char *enc = json_dumps(str, JSON_ENCODE_ANY);
-    arb_buf_puts(line, enc);
-    free(enc);
+    size_t need = json_dumpb(str, NULL, 0, JSON_ENCODE_ANY);
+    arb_buf_reserve(line, need);
+    line->len += json_dumpb(str, line->data + line->len, need, JSON_ENCODE_ANY);
+    line->data[line->len] = '\0';
     json_decref(str);
+}
+
+static void append_pair(struct arb_buf *line, const char *key, const char *value)
+{
+    if (log_format == ARB_LOG_JSON) {
+        arb_buf_append(line, ",", 1);
+        append_json_string(line, key);
+        arb_buf_append(line, ":", 1);
+        append_json_string(line, value);
+        return;
+    }
+    arb_buf_append(line, " ", 1);
+    arb_buf_puts(line, key);
+    arb_buf_append(line, "=", 1);
+    if (needs_quotes(value))
+        append_json_string(line, value);
+    else
+        arb_buf_puts(line, value);
 }
 
 static void emit(enum arb_log_level level, const char *msg, va_list *kv)
 {
-    struct arb_buf line;
-    char ts[40];
-    arb_buf_init(&line);
-    format_time(ts, sizeof(ts));
+    struct arb_buf *line = thread_line();
+    char ts[32];
+    format_time(ts);
     if (log_format == ARB_LOG_JSON) {
-        arb_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_names[level]);
-        append_json_string(&line, msg);
+        arb_buf_puts(line, "{\"ts\":\"");
+        arb_buf_puts(line, ts);
+        arb_buf_puts(line, "\",\"level\":\"");
+        arb_buf_puts(line, level_names[level]);
+        arb_buf_puts(line, "\",\"msg\":");
+        append_json_string(line, msg);
     } else {
-        arb_buf_printf(&line, "%s %-5s %s", ts, level_names[level], msg);
+        static const char *const padded[] = {"error ", "warn  ", "info  ", "debug "};
+        arb_buf_puts(line, ts);
+        arb_buf_append(line, " ", 1);
+        arb_buf_puts(line, padded[level]);
+        arb_buf_puts(line, msg);
     }
     const char *key;
     while (kv != NULL && (key = va_arg(*kv, const char *)) != NULL) {
         const char *value = va_arg(*kv, const char *);
-        if (value == NULL)
-            continue;
-        if (log_format == ARB_LOG_JSON) {
-            arb_buf_puts(&line, ",");
-            append_json_string(&line, key);
-            arb_buf_puts(&line, ":");
-            append_json_string(&line, value);
-        } else {
-            arb_buf_printf(&line, " %s=", key);
-            if (needs_quotes(value))
-                append_json_string(&line, value);
-            else
-                arb_buf_puts(&line, value);
-        }
+        if (value != NULL)
+            append_pair(line, key, value);
     }
     if (log_format == ARB_LOG_JSON)
-        arb_buf_puts(&line, "}");
-    write_line(&line);
-    arb_buf_free(&line);
+        arb_buf_append(line, "}", 1);
+    write_line(line);
 }
 
 void arb_log_kv(enum arb_log_level level, const char *msg, ...)
