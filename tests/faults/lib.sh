@@ -223,14 +223,14 @@ fault_wait_new_leader() {
 # fault_account SCENARIO ROUND [ACCOUNT OPTION...]: read $topic back, print the loss-account
 # row (and append it to $ARB_FAULT_TABLE), and set the figures as shell variables: requests
 # ok unavailable other expected found lost extra dups dups_ok ooo window_ok recovery_ms max_ok_ms
-# delivered undelivered redelivered desk_ooo desk_foreign past_commit foreign.
+# delivered undelivered redelivered desk_ooo desk_foreign past_commit foreign at_risk.
 fault_account() {
     fault__scenario=$1 fault__round=$2
     shift 2
     # shellcheck disable=SC2034 # for the scenarios
     requests=0 ok=0 unavailable=0 other=0 expected=0 found=0 lost=0 extra=0 dups=0 dups_ok=0 ooo=0 \
         window_ok=0 recovery_ms=-1 max_ok_ms=0 delivered=0 undelivered=0 redelivered=0 \
-        desk_ooo=0 desk_foreign=0 past_commit=0 foreign=0
+        desk_ooo=0 desk_foreign=0 past_commit=0 foreign=0 at_risk=0
     "$FAULT_LOAD" account --log "$fault_tmp/load.log" --bootstrap "${FAULT_BOOTSTRAP:-$(arb_bootstrap)}" \
         --topic "$topic" --scenario "$fault__scenario" --round "$fault__round" \
         --summary "$fault_tmp/summary" ${ARB_FAULT_TABLE:+--table "$ARB_FAULT_TABLE"} "$@" ||
@@ -269,4 +269,63 @@ fault_check_common() {
 # fault_stop_bridge NAME: stop the bridge (SIGTERM); it must exit 0.
 fault_stop_bridge() {
     arb_stop "$1" || arb_fail "$1 did not exit 0 on SIGTERM"
+}
+
+# ---- the replay ----
+
+# fault_replay_conf NAME GROUP [LINE...]: write $fault_tmp/NAME.conf, a replay of $topic in
+# GROUP delivering to $ARB_DESK_URL (see arb_replay_conf; LINEs go to its desk group); its
+# admin URL is kept for fault_start_replay and fault_wait_drained.
+fault_replay_conf() {
+    fault__name=$1 fault__group=$2
+    shift 2
+    arb_replay_conf "$fault_tmp/$fault__name.conf" "$topic" "$deadletter" "$fault__group" "$@"
+    printf '%s\n' "$ARB_ADMIN_URL" >"$fault_tmp/$fault__name.admin"
+}
+
+# fault_start_replay NAME: start airudder-replay NAME with its config; wait until it is ready
+# (in its group, Kafka and the desk reachable).
+fault_start_replay() {
+    arb_bg "$1" "$ARB_BUILD_DIR/airudder-replay" -c "$fault_tmp/$1.conf"
+    arb_wait_ready "$(cat "$fault_tmp/$1.admin")/readyz" 60
+}
+
+# fault_start_offsets GROUP: sample the offsets GROUP commits on $topic into
+# $fault_tmp/offsets (fault-load offsets), as "offsets".
+fault_start_offsets() {
+    arb_bg offsets "$FAULT_LOAD" offsets --bootstrap "$(arb_bootstrap)" --group "$1" \
+        --topic "$topic" --out "$fault_tmp/offsets" --interval-ms 200
+}
+
+# fault_wait_drained PARTITIONS TIMEOUT_S NAME...: wait until the replays NAME... between
+# them have all PARTITIONS partitions of $topic assigned, nothing held and no lag: every
+# record of the topic delivered and committable.
+fault_wait_drained() {
+    fault__parts=$1 fault__timeout=$2
+    shift 2
+    fault__deadline=$(($(date +%s) + fault__timeout))
+    while :; do
+        fault__state=$(for fault__r in "$@"; do
+            curl -s --max-time 2 "$(cat "$fault_tmp/$fault__r.admin")/metrics" || echo broken
+        done | awk '/^airudder_replay_lag_records\{/ { n++; lag += $2 }
+                    /^airudder_replay_records_held / { held += $2 }
+                    /^broken/ { bad = 1 }
+                    END { printf "%d %d %d\n", bad ? -1 : n, lag, held }')
+        [ "$fault__state" = "$fault__parts 0 0" ] && return 0
+        [ "$(date +%s)" -lt "$fault__deadline" ] ||
+            arb_fail "the replays did not deliver everything within $fault__timeout s (partitions lag held: $fault__state)"
+        for fault__w in $FAULT_WATCH; do fault_check_alive "$fault__w"; done
+        sleep 0.5
+    done
+}
+
+# fault_check_desk: every record of $topic reached the desk, first deliveries in Kafka's
+# order within each call_id, no commit past an undelivered record, nothing unknown.
+fault_check_desk() {
+    [ "$desk_foreign" -eq 0 ] || arb_fail "the desk got $desk_foreign events that are not records of $topic"
+    [ "$undelivered" -eq 0 ] || arb_fail "$undelivered records of $topic never reached the desk"
+    [ "$desk_ooo" -eq 0 ] || arb_fail "$desk_ooo first deliveries out of order within their call_id"
+    [ "$past_commit" -eq 0 ] || arb_fail "the group committed past an undelivered record ($past_commit times)"
+    printf 'ok: %s records delivered, in order per call_id, %s delivered again; no commit ahead of a delivery\n' \
+        "$delivered" "$redelivered"
 }

@@ -29,14 +29,17 @@
  *     and the slowest 200. With --desk (a sample-desk --out file): records of the topic
  *     that never reached the desk, deliveries beyond the copies in Kafka, first deliveries
  *     out of Kafka's order within a call_id, and with --offsets, samples where the group
- *     had committed past a record not yet delivered. --summary gets the same figures as
- *     shell assignments (name=value) for the test to check.
+ *     had committed past a record not yet delivered; with --kill-ms too (when a replay was
+ *     SIGKILLed), how many records had been delivered by then at offsets not yet committed:
+ *     what a restart may deliver again. --summary gets the same figures as shell
+ *     assignments (name=value) for the test to check.
  *
  * A test tool: simple on purpose, every failure is a message and exit 1. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <openssl/evp.h>
@@ -502,6 +505,8 @@ struct account {
     int64_t *delivered_at; /* per record: first desk line's received_at */
     long desk_ooo, desk_foreign, past_commit;
     bool desk, offsets;
+    int64_t kill_ms;  /* NONE: no kill */
+    long at_risk;     /* delivered by kill_ms at offsets not committed by then */
 };
 
 static void read_log(struct account *a, const char *file)
@@ -717,6 +722,7 @@ static void check_offsets(struct account *a, const char *file)
     FILE *f = fopen(file, "r");
     char line[128];
     int64_t **latest = xcalloc((size_t)a->npartitions, sizeof(int64_t *));
+    int64_t *committed_at_kill = xcalloc((size_t)a->npartitions, sizeof(int64_t));
 
     if (f == NULL)
         die("account: %s: %s", file, strerror(errno));
@@ -739,6 +745,8 @@ static void check_offsets(struct account *a, const char *file)
             p >= a->npartitions)
             continue;
         struct partition *part = &a->partitions[p];
+        if (ms <= a->kill_ms && offset > committed_at_kill[p])
+            committed_at_kill[p] = offset;
         size_t below = 0; /* copies with an offset below the committed one */
         while (below < part->n && part->copies[below].offset < offset)
             below++;
@@ -750,9 +758,15 @@ static void check_offsets(struct account *a, const char *file)
         }
     }
     fclose(f);
+    if (a->kill_ms != NONE)
+        for (long r = 0; r < a->events * a->messages; r++)
+            if (a->copies[r] > 0 && a->delivered_at[r] <= a->kill_ms &&
+                a->first_offset[r] >= committed_at_kill[a->first_partition[r]])
+                a->at_risk++;
     for (int p = 0; p < a->npartitions; p++)
         free(latest[p]);
     free(latest);
+    free(committed_at_kill);
 }
 
 struct figures {
@@ -760,6 +774,7 @@ struct figures {
     long window_ok; /* 200s of requests sent after the fault mark, answered before the heal */
     int64_t recovery_ms, max_ok_ms;
     long delivered, undelivered, desk_dups, desk_ooo, desk_foreign, past_commit, foreign;
+    long at_risk;
 };
 
 static struct figures compute(const struct account *a)
@@ -824,6 +839,7 @@ static struct figures compute(const struct account *a)
         x.desk_foreign = a->desk_foreign;
     }
     x.past_commit = a->past_commit;
+    x.at_risk = a->at_risk;
     return x;
 }
 
@@ -867,11 +883,11 @@ static void write_summary(const char *file, const struct figures *x)
             "requests=%ld\nok=%ld\nunavailable=%ld\nother=%ld\nexpected=%ld\nfound=%ld\n"
             "lost=%ld\nextra=%ld\ndups=%ld\ndups_ok=%ld\nooo=%ld\nwindow_ok=%ld\nrecovery_ms=%" PRId64
             "\nmax_ok_ms=%" PRId64 "\ndelivered=%ld\nundelivered=%ld\nredelivered=%ld\n"
-            "desk_ooo=%ld\ndesk_foreign=%ld\npast_commit=%ld\nforeign=%ld\n",
+            "desk_ooo=%ld\ndesk_foreign=%ld\npast_commit=%ld\nforeign=%ld\nat_risk=%ld\n",
             x->requests, x->ok, x->unavailable, x->other, x->expected, x->found, x->lost,
             x->extra, x->dups, x->dups_ok, x->ooo, x->window_ok, x->recovery_ms, x->max_ok_ms, x->delivered,
             x->undelivered, x->desk_dups, x->desk_ooo, x->desk_foreign, x->past_commit,
-            x->foreign);
+            x->foreign, x->at_risk);
     fclose(f);
 }
 
@@ -880,12 +896,14 @@ static int cmd_account(int argc, char **argv)
     const char *log = NULL, *bootstrap = NULL, *topic = NULL, *scenario = NULL, *desk = NULL,
                *offsets = NULL, *table = NULL, *summary = NULL;
     long round = 1;
+    int64_t kill_ms = NONE;
     static const struct option options[] = {
         {"log", required_argument, NULL, 'l'},      {"bootstrap", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 't'},    {"scenario", required_argument, NULL, 's'},
         {"round", required_argument, NULL, 'r'},    {"desk", required_argument, NULL, 'd'},
         {"offsets", required_argument, NULL, 'o'},  {"table", required_argument, NULL, 'T'},
-        {"summary", required_argument, NULL, 'S'},  {NULL, 0, NULL, 0}};
+        {"summary", required_argument, NULL, 'S'},  {"kill-ms", required_argument, NULL, 'k'},
+        {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (c) {
@@ -898,6 +916,7 @@ static int cmd_account(int argc, char **argv)
         case 'o': offsets = optarg; break;
         case 'T': table = optarg; break;
         case 'S': summary = optarg; break;
+        case 'k': kill_ms = parse_long("kill-ms", optarg, 0, LONG_MAX); break;
         default: die("account: bad option");
         }
     }
@@ -905,7 +924,9 @@ static int cmd_account(int argc, char **argv)
         die("account: --log, --bootstrap, --topic and --scenario are required");
     if (offsets != NULL && desk == NULL)
         die("account: --offsets needs --desk");
-    struct account a = {0};
+    if (kill_ms != NONE && offsets == NULL)
+        die("account: --kill-ms needs --offsets");
+    struct account a = {.kill_ms = kill_ms};
     read_log(&a, log);
     if (a.events == 0)
         die("account: %s: no request was answered", log);
