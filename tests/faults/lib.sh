@@ -329,3 +329,46 @@ fault_check_desk() {
     printf 'ok: %s records delivered, in order per call_id, %s delivered again; no commit ahead of a delivery\n' \
         "$delivered" "$redelivered"
 }
+
+# ---- librdkafka's mock cluster (tests/bench/mock_kafka.c) ----
+
+# fault_start_mock: start mock-kafka as "mock" with fresh topics $topic (3 partitions) and
+# $deadletter, its commands read from a FIFO this shell holds open on fd 3; sets
+# FAULT_BOOTSTRAP to its address, so fault_start_bridge and fault_account use it.
+fault_start_mock() {
+    topic=$(arb_unique faults)
+    deadletter=$(arb_unique faults-dlq)
+    rm -f "$fault_tmp/mock.fifo" "$fault_tmp/mock.log" "$fault_tmp/load.log" "$fault_tmp/summary"
+    mkfifo "$fault_tmp/mock.fifo" || arb_fail "cannot create a FIFO"
+    # shellcheck disable=SC2016 # expanded by that sh
+    arb_bg mock sh -c 'fifo=$1; shift; exec "$@" <"$fifo"' sh "$fault_tmp/mock.fifo" \
+        "$ARB_BUILD_DIR/tests/bench/mock-kafka" "$topic:3" "$deadletter:1"
+    exec 3>"$fault_tmp/mock.fifo"
+    fault__deadline=$(($(date +%s) + 10))
+    until FAULT_BOOTSTRAP=$(grep -m 1 -E '^127\.0\.0\.1:[0-9]+$' "$fault_tmp/mock.log" 2>/dev/null); do
+        [ "$(date +%s)" -lt "$fault__deadline" ] || arb_fail "mock-kafka printed no bootstrap address"
+        sleep 0.05
+    done
+}
+
+# fault_mock COMMAND...: send a command to the mock cluster and wait until it has run.
+fault_mock() {
+    fault__before=$(grep -c '^ok: \|^error: ' "$fault_tmp/mock.log" || true)
+    printf '%s\n' "$*" >&3
+    fault__deadline=$(($(date +%s) + 10))
+    while [ "$(grep -c '^ok: \|^error: ' "$fault_tmp/mock.log" || true)" -le "$fault__before" ]; do
+        [ "$(date +%s)" -lt "$fault__deadline" ] || arb_fail "mock-kafka did not answer: $*"
+        sleep 0.05
+    done
+    fault__answer=$(grep '^ok: \|^error: ' "$fault_tmp/mock.log" | tail -n 1)
+    case $fault__answer in
+    ok:*) printf 'ok: mock-kafka: %s\n' "$*" ;;
+    *) arb_fail "mock-kafka: $fault__answer" ;;
+    esac
+}
+
+# fault_stop_mock: stop the mock cluster and close its FIFO.
+fault_stop_mock() {
+    exec 3>&-
+    arb_stop mock || true
+}
