@@ -856,7 +856,7 @@ static void print_row(FILE *f, bool header, const char *scenario, long round,
 {
     char recovery[16], slowest[16], desk[96] = "", offsets[16] = "";
     if (header)
-        fprintf(f, "%-22s %5s %8s %6s %5s %5s %8s %8s %5s %5s %5s %4s %9s %8s %s\n", "scenario",
+        fprintf(f, "%-24s %5s %8s %6s %5s %5s %8s %8s %5s %5s %5s %4s %9s %8s %s\n", "scenario",
                 "round", "requests", "200", "503", "other", "expected", "found", "LOST",
                 "extra", "dups", "ooo", "recover_s", "max200_s",
                 "desk: delivered undelivered redelivered ooo past_commit");
@@ -869,7 +869,7 @@ static void print_row(FILE *f, bool header, const char *scenario, long round,
     if (a->desk)
         snprintf(desk, sizeof(desk), "      %9ld %11ld %11ld %3ld %11s", x->delivered,
                  x->undelivered, x->desk_dups, x->desk_ooo, a->offsets ? offsets : "-");
-    fprintf(f, "%-22s %5ld %8ld %6ld %5ld %5ld %8ld %8ld %5ld %5ld %5ld %4ld %9s %8s%s\n",
+    fprintf(f, "%-24s %5ld %8ld %6ld %5ld %5ld %8ld %8ld %5ld %5ld %5ld %4ld %9s %8s%s\n",
             scenario, round, x->requests, x->ok, x->unavailable, x->other, x->expected,
             x->found, x->lost, x->extra, x->dups, x->ooo, recovery, slowest, desk);
 }

@@ -15,7 +15,7 @@ strategy=${FAULT_STRATEGY:-}
 # A dead member's partitions wait for its session to expire: keep it short.
 ARB_KAFKA_PROPERTIES="session_timeout_ms = 6000; heartbeat_interval_ms = 1000;${strategy:+ partition_assignment_strategy = \"$strategy\";}"
 ARB_REPLAY_SETTINGS="max_buffered = 200;"
-scenario=replay_scale_out${strategy:+_$(printf '%s' "$strategy" | tr -c 'a-z\n' '_')}
+scenario=replay_scale_out${strategy:+_coop}
 
 # desk_lines_after COUNT: wait until the desk has COUNT more lines than now.
 desk_progress() {
