@@ -241,7 +241,8 @@ fault_account() {
 
 # fault_check_alive NAME: fail, saying how it ended, unless NAME (started by arb_bg) still runs.
 fault_check_alive() {
-    fault__pid=$(arb_pid "$1")
+    fault__pid=$(cat "$ARB_TMPDIR/.bg/$1" 2>/dev/null || true)
+    [ -n "$fault__pid" ] || arb_fail "fault_check_alive: $1 is not running (never started, or stopped)"
     arb__alive "$fault__pid" && return 0
     fault__rc=0
     wait "$fault__pid" || fault__rc=$?

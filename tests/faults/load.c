@@ -729,7 +729,8 @@ static void check_offsets(struct account *a, const char *file)
     a->offsets = true;
     for (int p = 0; p < a->npartitions; p++) {
         struct partition *part = &a->partitions[p];
-        qsort(part->copies, part->n, sizeof(*part->copies), by_offset);
+        if (part->n > 1)
+            qsort(part->copies, part->n, sizeof(*part->copies), by_offset);
         latest[p] = xcalloc(part->n, sizeof(int64_t));
         int64_t worst = 0;
         for (size_t k = 0; k < part->n; k++) {

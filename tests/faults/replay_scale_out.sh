@@ -9,7 +9,6 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "${ARB_SOURCE_DIR:-$(dirname "$0")/../..}/tests/faults/lib.sh"
 
-FAULT_WATCH="bridge replay-a replay-b"
 max_in_flight=4
 strategy=${FAULT_STRATEGY:-}
 # A dead member's partitions wait for its session to expire: keep it short.
@@ -28,6 +27,7 @@ revocations() {
 }
 
 round() {
+    FAULT_WATCH=bridge
     fault_round_setup 6
     group=$(arb_unique group)
     fault_start_bridge bridge
@@ -37,6 +37,7 @@ round() {
     done
     fault_start_replay replay-a
     fault_start_replay replay-b
+    FAULT_WATCH="bridge replay-a replay-b"
     fault_start_offsets "$group"
     fault_load_start
     fault_wait_ok $((FAULT_RATE * 3))

@@ -33,16 +33,19 @@ round() {
     # request 20 "answered 200": only its records 1 then 0 written, in that order (5 lost,
     # 1 pair out of order); record 0 of request 0 written again (1 duplicate)
     printf 'req 20 0 %s %s 200 0\n' "$now" "$now" >>"$fault_tmp/load.log"
+    # (request 20 is of call_id 0, like request 0: written where that call_id's records are)
     key=$run-c0
+    partition=$(jq -r --arg key "$key" 'select(.key == $key) | .partition' "$fault_tmp/records.json" | head -n 1)
+    [ -n "$partition" ] || arb_fail "no record of $key"
     for m in 20-1 20-0 0-0; do
         printf '%s\t{"call_id":"%s","message":{"msg_id":"%s-%s"}}\n' "$key" "$key" "$run" "$m"
-    done | kcat -b "$FAULT_BOOTSTRAP" -P -t "$topic" -p 0 -K '	' 2>/dev/null
-    # the desk never got the first record of partition 1, yet a commit was sampled past it
-    first=$(jq -r 'select(.partition == 1) | .payload | fromjson | .message.msg_id' \
+    done | kcat -b "$FAULT_BOOTSTRAP" -P -t "$topic" -p "$partition" -K '	' 2>/dev/null
+    # the desk never got the first record of a partition, yet a commit was sampled past it
+    first=$(jq -r 'select(.offset == 0) | "\(.partition) \(.payload | fromjson | .message.msg_id)"' \
         "$fault_tmp/records.json" | head -n 1)
-    [ -n "$first" ] || arb_fail "no record in partition 1"
-    grep -v "\"$first\"" "$fault_tmp/desk.out" >"$fault_tmp/desk.forged"
-    echo "2000 1 1" >"$fault_tmp/offsets"
+    [ -n "$first" ] || arb_fail "no record at offset 0"
+    grep -v "\"${first#* }\"" "$fault_tmp/desk.out" >"$fault_tmp/desk.forged"
+    echo "2000 ${first%% *} 1" >"$fault_tmp/offsets"
     fault_account account_forged "$1" --desk "$fault_tmp/desk.forged" --offsets "$fault_tmp/offsets"
     arb_assert_eq 5 "$lost" "forged: LOST"
     arb_assert_eq 1 "$dups" "forged: duplicates"

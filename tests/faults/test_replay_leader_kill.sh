@@ -6,17 +6,18 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "${ARB_SOURCE_DIR:-$(dirname "$0")/../..}/tests/faults/lib.sh"
 
-FAULT_WATCH="bridge replay"
 # A dead member's partitions wait for its session to expire: keep it short.
 ARB_KAFKA_PROPERTIES="session_timeout_ms = 6000; heartbeat_interval_ms = 1000;"
 
 round() {
+    FAULT_WATCH=bridge
     fault_round_setup 3
     group=$(arb_unique group)
     fault_start_bridge bridge
     arb_start_desk desk
     fault_replay_conf replay "$group" "max_in_flight = 8;"
     fault_start_replay replay
+    FAULT_WATCH="bridge replay"
     fault_start_offsets "$group"
     fault_load_start
     fault_wait_ok $((FAULT_RATE * 4))
