@@ -4,8 +4,9 @@
 #
 #   1. a Debug build with AddressSanitizer + UndefinedBehaviorSanitizer (build/asan): every
 #      unit test and every black-box test against the real Kafka broker, so leaks and memory
-#      errors in the real binaries fail the run;
-#      The hostile-input suite (tests/hostile, label hostile) runs there too.
+#      errors in the real binaries fail the run; the hostile-input suite (tests/hostile, label
+#      hostile) runs there too, then the fault scenarios' loss account (label faults;
+#      ARB_FAULT_ROUNDS=N runs each scenario N times; default 1);
 #   2. an optimised build (build/release) without sanitizers, whose warnings differ, with the
 #      unit tests once more under valgrind;
 #   3. the libFuzzer targets (build/fuzz, clang-14, ASan + UBSan), each for ARB_FUZZ_SECONDS
@@ -46,7 +47,15 @@ say "tests (sanitized build, real Kafka)"
 # Sanitizer reports fail the process: a leak or a bad access is a failed test.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-(cd "$root/build/asan" && ctest --output-on-failure --timeout 600)
+status=0
+(cd "$root/build/asan" && ctest --output-on-failure --timeout 600) || status=$?
+# The fault scenarios' loss account (tests/faults/), one row per scenario and round: shown
+# whether they passed or not, since ctest shows the output of failed tests only.
+if [ -s "$root/build/asan/faults/loss-account.txt" ]; then
+    say "loss account of the fault scenarios (ARB_FAULT_ROUNDS=${ARB_FAULT_ROUNDS:-1})"
+    cat "$root/build/asan/faults/loss-account.txt"
+fi
+[ "$status" -eq 0 ] || exit "$status"
 
 say "unit tests under valgrind (release build)"
 (cd "$root/build/release" && ctest -L valgrind --output-on-failure)

@@ -195,35 +195,94 @@ static void commit_now(struct service *svc, const char *why)
                    NULL);
 }
 
-/* ---- rebalances ---- */
+/* ---- rebalances ----
+ *
+ * Eager assignors (range, roundrobin: librdkafka's default) hand out and take back the whole
+ * assignment; cooperative ones (cooperative-sticky) only what moves, the rest keeps being
+ * consumed through the rebalance. Either way each listed partition is set up or torn down
+ * in the bookkeeping: a revoked partition's records are dropped from the pipeline (their
+ * offsets were not committed, so its next owner reads them again), and the offsets that
+ * are committable are committed first, unless the assignment was lost (the partitions may
+ * be another member's already). A failed assign leaves the consumer reading nothing, which
+ * would look like an idle topic: it is a fatal error instead. */
 
-static void on_assign(struct service *svc, rd_kafka_topic_partition_list_t *partitions)
+static bool cooperative(rd_kafka_t *rk)
 {
+    const char *protocol = rd_kafka_rebalance_protocol(rk);
+    return protocol != NULL && strcmp(protocol, "COOPERATIVE") == 0;
+}
+
+/* Hand librdkafka the change; an error from it is fatal (see above). */
+static void apply_assignment(struct service *svc, rd_kafka_topic_partition_list_t *partitions,
+                             bool incremental, bool assign)
+{
+    char why[512] = "";
+    if (incremental) {
+        rd_kafka_error_t *error = assign ? rd_kafka_incremental_assign(svc->consumer, partitions)
+                                         : rd_kafka_incremental_unassign(svc->consumer, partitions);
+        if (error != NULL) {
+            snprintf(why, sizeof(why), "%s", rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
+    } else {
+        rd_kafka_resp_err_t err = rd_kafka_assign(svc->consumer, assign ? partitions : NULL);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            snprintf(why, sizeof(why), "%s", rd_kafka_err2str(err));
+    }
+    if (why[0] == '\0')
+        return;
+    arb_log_kv(ARB_LOG_ERROR, assign ? "cannot take the assigned partitions"
+                                     : "cannot give back the revoked partitions",
+               "error", why, NULL);
+    atomic_store(&svc->fatal, true);
+}
+
+static void on_assign(struct service *svc, rd_kafka_topic_partition_list_t *partitions,
+                      bool incremental)
+{
+    char count[16];
     for (int j = 0; j < partitions->cnt; j++) {
         int i = part_get(svc, partitions->elems[j].topic, partitions->elems[j].partition);
         svc->parts[i].assigned = true;
         svc->parts[i].paused = false;
         svc->parts[i].dirty = false;
+        svc->parts[i].committable = -1; /* until the pipeline says: it reads from the commit */
     }
-    rd_kafka_assign(svc->consumer, partitions);
+    apply_assignment(svc, partitions, incremental, true);
     atomic_store(&svc->joined, true);
-    arb_log_kv(ARB_LOG_INFO, "partitions assigned", NULL);
+    snprintf(count, sizeof(count), "%d", partitions->cnt);
+    arb_log_kv(ARB_LOG_INFO, "partitions assigned", "count", count, "protocol",
+               incremental ? "cooperative" : "eager", NULL);
 }
 
-static void on_revoke(struct service *svc, rd_kafka_topic_partition_list_t *partitions)
+/* Forget partition i: its records leave the pipeline, uncommitted. */
+static void part_forget(struct service *svc, int i)
 {
-    commit_now(svc, "revoke");
+    arb_pipeline_drop_partition(svc->pipeline, i);
+    if (svc->parts[i].paused)
+        atomic_fetch_sub(&svc->paused, 1);
+    svc->parts[i].assigned = svc->parts[i].paused = svc->parts[i].dirty = false;
+}
+
+static void on_revoke(struct service *svc, rd_kafka_topic_partition_list_t *partitions,
+                      bool incremental)
+{
+    char count[16];
+    bool lost = rd_kafka_assignment_lost(svc->consumer);
+    if (!lost)
+        commit_now(svc, "revoke");
     for (int j = 0; j < partitions->cnt; j++) {
         int i = part_find(svc, partitions->elems[j].topic, partitions->elems[j].partition);
-        if (i < 0)
-            continue;
-        arb_pipeline_drop_partition(svc->pipeline, i);
-        if (svc->parts[i].paused)
-            atomic_fetch_sub(&svc->paused, 1);
-        svc->parts[i].assigned = svc->parts[i].paused = svc->parts[i].dirty = false;
+        if (i >= 0)
+            part_forget(svc, i);
     }
-    rd_kafka_assign(svc->consumer, NULL);
-    arb_log_kv(ARB_LOG_INFO, "partitions revoked", NULL);
+    apply_assignment(svc, partitions, incremental, false);
+    snprintf(count, sizeof(count), "%d", partitions->cnt);
+    arb_log_kv(lost ? ARB_LOG_WARN : ARB_LOG_INFO,
+               lost ? "partitions lost: records not delivered will be read again by their "
+                      "next owner"
+                    : "partitions revoked",
+               "count", count, NULL);
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -231,11 +290,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     struct service *svc = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        on_assign(svc, partitions);
+        on_assign(svc, partitions, cooperative(rk));
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        on_revoke(svc, partitions);
+        on_revoke(svc, partitions, cooperative(rk));
     } else {
+        /* librdkafka's contract: clear the whole assignment, whatever the protocol */
         arb_log_kv(ARB_LOG_ERROR, "rebalance failed", "error", rd_kafka_err2str(err), NULL);
+        for (int i = 0; i < svc->nparts; i++)
+            if (svc->parts[i].assigned)
+                part_forget(svc, i);
         rd_kafka_assign(rk, NULL);
     }
 }
