@@ -30,8 +30,9 @@ struct arb_auth_request {
 };
 
 /* 0 when the endpoint's sender is authenticated; else -1 with ARB_E_SIGNATURE (signature)
- * or ARB_E_AUTH (token, basic). */
-int arb_auth_check(const struct arb_endpoint_conf *endpoint, const struct arb_auth_request *req,
-                   struct arb_error *err);
+ * or ARB_E_AUTH (token, basic). ctx: the thread's HMAC contexts for the endpoint's signature
+ * conf (signature.h), or NULL. */
+int arb_auth_check(const struct arb_endpoint_conf *endpoint, struct arb_signature_ctx *ctx,
+                   const struct arb_auth_request *req, struct arb_error *err);
 
 #endif

@@ -54,10 +54,9 @@ struct arb_recordset {
 };
 
 /* The request id of a body: the first 32 hex characters of SHA-256 over its raw bytes, so a
- * retried webhook gets the same id. sha256 is an EVP_MD fetched once by the caller, or NULL
- * to let OpenSSL find one. */
-void arb_request_id(const void *sha256, const void *body, size_t len,
-                    char out[ARB_REQUEST_ID_LEN + 1]);
+ * retried webhook gets the same id. sha256 is an EVP_MD_CTX the caller set up for SHA-256 and
+ * reuses (one per thread), or NULL to compute one-shot. */
+void arb_request_id(void *sha256, const void *body, size_t len, char out[ARB_REQUEST_ID_LEN + 1]);
 
 void arb_records_plan(const struct arb_event *event, int64_t received_at_ms,
                       struct arb_record_plan *plan);

@@ -30,7 +30,8 @@ static int trimmed(const struct arb_auth_header *h, char *out)
 }
 
 static int check_signature(const struct arb_endpoint_conf *endpoint,
-                           const struct arb_auth_request *req, struct arb_error *err)
+                           struct arb_signature_ctx *ctx, const struct arb_auth_request *req,
+                           struct arb_error *err)
 {
     char sig[HEADER_MAX], key_id[HEADER_MAX];
     const struct arb_signature_conf *conf = endpoint->signature;
@@ -45,7 +46,7 @@ static int check_signature(const struct arb_endpoint_conf *endpoint,
         return arb_error_set(err, ARB_E_SIGNATURE, "signature header too long");
     if (req->key_id.value != NULL && trimmed(&req->key_id, key_id) != 0)
         return arb_error_set(err, ARB_E_SIGNATURE, "key id header too long");
-    return arb_signature_verify(conf, req->signature.value != NULL ? sig : NULL,
+    return arb_signature_verify(conf, ctx, req->signature.value != NULL ? sig : NULL,
                                 req->key_id.value != NULL ? key_id : NULL, req->body, req->len,
                                 err);
 }
@@ -155,11 +156,11 @@ static int check_basic(const struct arb_endpoint_conf *endpoint,
     return 0;
 }
 
-int arb_auth_check(const struct arb_endpoint_conf *endpoint, const struct arb_auth_request *req,
-                   struct arb_error *err)
+int arb_auth_check(const struct arb_endpoint_conf *endpoint, struct arb_signature_ctx *ctx,
+                   const struct arb_auth_request *req, struct arb_error *err)
 {
     switch (endpoint->auth) {
-    case ARB_AUTH_SIGNATURE: return check_signature(endpoint, req, err);
+    case ARB_AUTH_SIGNATURE: return check_signature(endpoint, ctx, req, err);
     case ARB_AUTH_TOKEN: return check_token(endpoint, req, err);
     case ARB_AUTH_BASIC: return check_basic(endpoint, req, err);
     case ARB_AUTH_NONE: break;

@@ -113,7 +113,7 @@ static int add_signature(const struct arb_signature_conf *conf, struct arb_deliv
         return arb_error_set(err, ARB_E_INVALID, "desk.signature: no header name");
     if (prefix_len >= ARB_DELIVERY_HEADER_MAX)
         return arb_error_set(err, ARB_E_INVALID, "desk.signature: prefix too long");
-    if (arb_signature_sign(conf, out->body, out->body_len, sig, sizeof(sig), err) != 0)
+    if (arb_signature_sign(conf, NULL, out->body, out->body_len, sig, sizeof(sig), err) != 0)
         return -1;
     if (add_header(out, conf->header, sig, err) != 0)
         return -1;

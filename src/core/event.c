@@ -94,28 +94,42 @@ struct check {
     struct arb_error *err;
 };
 
-/* The path of key in the event, in messages[index], or in messages[index].parent. */
-static const char *path_of(char *out, size_t size, size_t index, const char *parent,
-                           const char *key)
+/* Where a value is: key in the event (index NO_INDEX), messages[index] (key NULL),
+ * messages[index].key, or messages[index].parent.key. Made into text only for an error. */
+struct place {
+    size_t index;
+    const char *parent;
+    const char *key;
+};
+
+static const char *path_of(char *out, size_t size, struct place at)
 {
-    if (index == NO_INDEX)
-        snprintf(out, size, "%s", key != NULL ? key : "$");
-    else if (key == NULL)
-        snprintf(out, size, "messages[%zu]", index);
-    else if (parent == NULL)
-        snprintf(out, size, "messages[%zu].%s", index, key);
+    if (at.index == NO_INDEX)
+        snprintf(out, size, "%s", at.key != NULL ? at.key : "$");
+    else if (at.key == NULL)
+        snprintf(out, size, "messages[%zu]", at.index);
+    else if (at.parent == NULL)
+        snprintf(out, size, "messages[%zu].%s", at.index, at.key);
     else
-        snprintf(out, size, "messages[%zu].%s.%s", index, parent, key);
+        snprintf(out, size, "messages[%zu].%s.%s", at.index, at.parent, at.key);
     return out;
 }
 
-static int expect_type(struct check *c, const struct arb_json_node *value,
-                       enum arb_json_type type, const char *path)
+static int refuse(struct check *c, struct place at, const char *what)
 {
+    char path[128];
+    return arb_error_set(c->err, ARB_E_SCHEMA, "%s: %s", path_of(path, sizeof(path), at), what);
+}
+
+static int expect_type(struct check *c, const struct arb_json_node *value,
+                       enum arb_json_type type, struct place at)
+{
+    char what[64];
     if (value->type == type)
         return 0;
-    return arb_error_set(c->err, ARB_E_SCHEMA, "%s: expected %s, got %s", path,
-                         arb_json_type_name(type), arb_json_type_name(value->type));
+    snprintf(what, sizeof(what), "expected %s, got %s", arb_json_type_name(type),
+             arb_json_type_name(value->type));
+    return refuse(c, at, what);
 }
 
 /* One field of object (at messages[index].parent, or the top when index is NO_INDEX). */
@@ -123,18 +137,13 @@ static int check_field(struct check *c, const struct arb_json_node *object,
                        const struct field *field, size_t index, const char *parent)
 {
     const struct arb_json_node *value = arb_json_member(c->index, object, field->name);
-    char path[128];
-    if (value == NULL) {
-        if (!field->required)
-            return 0;
-        return arb_error_set(c->err, ARB_E_SCHEMA, "%s: missing",
-                             path_of(path, sizeof(path), index, parent, field->name));
-    }
-    if (expect_type(c, value, field->type, path_of(path, sizeof(path), index, parent,
-                                                   field->name)) != 0)
+    struct place at = {index, parent, field->name};
+    if (value == NULL)
+        return field->required ? refuse(c, at, "missing") : 0;
+    if (expect_type(c, value, field->type, at) != 0)
         return -1;
     if (field->required && value->type == ARB_JSON_STRING && value->text_len == 0)
-        return arb_error_set(c->err, ARB_E_SCHEMA, "%s: must not be empty", path);
+        return refuse(c, at, "must not be empty");
     return 0;
 }
 
@@ -166,16 +175,14 @@ static int check_user(struct check *c, const struct arb_json_node *root)
     const struct arb_json_node *value = arb_json_member(c->index, user, "id");
     if (value == NULL || value->type == ARB_JSON_STRING)
         return 0;
-    return expect_type(c, value, ARB_JSON_STRING, "user.id");
+    return expect_type(c, value, ARB_JSON_STRING, (struct place){NO_INDEX, NULL, "user.id"});
 }
 
 static int check_message(struct check *c, const struct schema *schema,
                          const struct arb_json_node *message, size_t index)
 {
     static const struct field content = {"content", ARB_JSON_OBJECT, true};
-    char path[64];
-    if (expect_type(c, message, ARB_JSON_OBJECT, path_of(path, sizeof(path), index, NULL,
-                                                         NULL)) != 0 ||
+    if (expect_type(c, message, ARB_JSON_OBJECT, (struct place){index, NULL, NULL}) != 0 ||
         check_field(c, message, &content, index, NULL) != 0 ||
         check_fields(c, message, schema->message_fields, schema->nmessage_fields, index,
                      NULL) != 0)
@@ -192,7 +199,7 @@ static int check_messages(struct check *c, const struct schema *schema,
     size_t i = 0;
     if (messages == NULL)
         return 0;
-    if (expect_type(c, messages, ARB_JSON_ARRAY, "messages") != 0)
+    if (expect_type(c, messages, ARB_JSON_ARRAY, (struct place){NO_INDEX, NULL, "messages"}) != 0)
         return -1;
     for (const struct arb_json_node *m = arb_json_first(c->index, messages);
          schema->messages_are_objects && m != NULL; m = arb_json_next(c->index, m), i++)

@@ -17,8 +17,23 @@ struct arb_ingest {
     const struct arb_bridge_conf *conf;
     size_t max_message;
     struct arb_json_scanner *scanner;
-    EVP_MD *sha256;
+    EVP_MD_CTX *sha256; /* for the request id, reset per body */
+    struct arb_signature_ctx **signatures; /* per endpoint, for those that check one */
 };
+
+/* A digest context set up for SHA-256 once (OpenSSL 3 looks the algorithm up per call),
+ * or NULL: arb_request_id then computes one-shot. */
+static EVP_MD_CTX *new_sha256(void)
+{
+    EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (md == NULL || ctx == NULL || !EVP_DigestInit_ex2(ctx, md, NULL)) {
+        EVP_MD_CTX_free(ctx);
+        ctx = NULL;
+    }
+    EVP_MD_free(md); /* the context holds its own reference */
+    return ctx;
+}
 
 struct arb_ingest *arb_ingest_new(const struct arb_bridge_conf *conf, size_t max_message)
 {
@@ -26,7 +41,11 @@ struct arb_ingest *arb_ingest_new(const struct arb_bridge_conf *conf, size_t max
     ingest->conf = conf;
     ingest->max_message = max_message;
     ingest->scanner = arb_json_scanner_new((size_t)conf->http.max_body_bytes);
-    ingest->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL); /* once: OpenSSL 3 looks it up per call */
+    ingest->sha256 = new_sha256();
+    ingest->signatures = arb_xcalloc(conf->nendpoints, sizeof(ingest->signatures[0]));
+    for (size_t i = 0; i < conf->nendpoints; i++)
+        if (conf->endpoints[i].auth == ARB_AUTH_SIGNATURE)
+            ingest->signatures[i] = arb_signature_ctx_new(conf->endpoints[i].signature);
     if (ingest->scanner == NULL) {
         fprintf(stderr, "airudder: out of memory creating a JSON scanner\n");
         abort(); /* the project's out-of-memory policy (mem.h) */
@@ -39,7 +58,10 @@ void arb_ingest_destroy(struct arb_ingest *ingest)
     if (ingest == NULL)
         return;
     arb_json_scanner_destroy(ingest->scanner);
-    EVP_MD_free(ingest->sha256);
+    EVP_MD_CTX_free(ingest->sha256);
+    for (size_t i = 0; i < ingest->conf->nendpoints; i++)
+        arb_signature_ctx_destroy(ingest->signatures[i]);
+    free(ingest->signatures);
     free(ingest);
 }
 
@@ -56,7 +78,10 @@ int arb_ingest_authenticate(struct arb_ingest *ingest, const struct arb_ingest_r
     const struct arb_endpoint_conf *endpoint = req->endpoint;
 
     memset(out, 0, sizeof(*out));
-    if (arb_auth_check(endpoint, &req->auth, &out->problem) != 0) {
+    size_t at = (size_t)(endpoint - ingest->conf->endpoints);
+    struct arb_signature_ctx *signature =
+        at < ingest->conf->nendpoints ? ingest->signatures[at] : NULL;
+    if (arb_auth_check(endpoint, signature, &req->auth, &out->problem) != 0) {
         answer_now(out, 401, endpoint->auth == ARB_AUTH_SIGNATURE ? "invalid_signature"
                                                                   : "unauthorized");
         out->basic_challenge = endpoint->auth == ARB_AUTH_BASIC;

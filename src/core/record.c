@@ -6,6 +6,7 @@
  * one block of exactly that size: the set, its records, then the values and the text of the
  * headers (copied: the index's strings die with the next scan). */
 #include "arb/record.h"
+#include "arb/buf.h"
 #include "arb/mem.h"
 
 #include <inttypes.h>
@@ -21,12 +22,13 @@
 #define RECEIVED_KEY ",\"received_at\":"
 #define LIT(s) (sizeof(s) - 1)
 
-void arb_request_id(const void *sha256, const void *body, size_t len,
-                    char out[ARB_REQUEST_ID_LEN + 1])
+void arb_request_id(void *sha256, const void *body, size_t len, char out[ARB_REQUEST_ID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char digest[EVP_MAX_MD_SIZE];
-    if (sha256 == NULL || !EVP_Digest(body, len, digest, NULL, sha256, NULL))
+    EVP_MD_CTX *ctx = sha256;
+    if (ctx == NULL || !EVP_DigestInit_ex2(ctx, NULL, NULL) || !EVP_DigestUpdate(ctx, body, len) ||
+        !EVP_DigestFinal_ex(ctx, digest, NULL))
         SHA256(body, len, digest);
     for (size_t i = 0; i < ARB_REQUEST_ID_LEN / 2; i++) {
         out[2 * i] = hex[digest[i] >> 4];
@@ -233,6 +235,14 @@ static void build_value(const struct arb_event *event, struct arb_record *record
     record->value_len = (size_t)(w->p - record->value);
 }
 
+/* src into out, cut to fit (the callers' texts were checked to fit already). */
+static void copy_string(char *out, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(out, src, n);
+    out[n] = '\0';
+}
+
 struct arb_recordset *arb_records_build(const struct arb_event *event,
                                         const struct arb_record_plan *plan, const char *topic,
                                         const char *request_id, int64_t received_at_ms)
@@ -245,9 +255,9 @@ struct arb_recordset *arb_records_build(const struct arb_event *event,
     const struct arb_json_node *message =
         count > 0 ? arb_json_first(event->index, event->messages) : NULL;
 
-    snprintf(set->topic, sizeof(set->topic), "%s", topic);
-    snprintf(set->request_id, sizeof(set->request_id), "%s", request_id);
-    snprintf(set->received_at, sizeof(set->received_at), "%" PRId64, received_at_ms);
+    copy_string(set->topic, sizeof(set->topic), topic);
+    copy_string(set->request_id, sizeof(set->request_id), request_id);
+    arb_u64_text(received_at_ms > 0 ? (uint64_t)received_at_ms : 0, set->received_at);
     set->received_at_ms = received_at_ms;
     set->count = plan->count;
     set->bytes = plan->bytes;

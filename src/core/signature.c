@@ -4,6 +4,7 @@
  * HMAC under each candidate secret using CRYPTO_memcmp. Decoding first means hex case and
  * base64 padding never matter, and a malformed value is told apart from a wrong one. */
 #include "arb/signature.h"
+#include "arb/mem.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -91,20 +92,58 @@ static const char *digest_name(enum arb_sig_algorithm algorithm)
     return EVP_MD_get0_name(digest_of(algorithm));
 }
 
-/* HMAC with the secret's prepared context (copied, since it is shared), else one-shot. */
-static int hmac(const struct arb_signature_conf *conf, const struct arb_secret *secret,
+struct arb_signature_ctx {
+    const struct arb_signature_conf *conf;
+    EVP_MAC_CTX *macs[]; /* one per secret: keyed, reset per body; NULL when unprepared */
+};
+
+struct arb_signature_ctx *arb_signature_ctx_new(const struct arb_signature_conf *conf)
+{
+    struct arb_signature_ctx *ctx =
+        arb_xcalloc(1, sizeof(*ctx) + conf->nsecrets * sizeof(ctx->macs[0]));
+    ctx->conf = conf;
+    for (size_t i = 0; i < conf->nsecrets; i++)
+        if (conf->secrets[i].mac != NULL)
+            ctx->macs[i] = EVP_MAC_CTX_dup(conf->secrets[i].mac);
+    return ctx;
+}
+
+void arb_signature_ctx_destroy(struct arb_signature_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    for (size_t i = 0; i < ctx->conf->nsecrets; i++)
+        EVP_MAC_CTX_free(ctx->macs[i]);
+    free(ctx);
+}
+
+static int mac_final(EVP_MAC_CTX *mac, const void *body, size_t len, unsigned char *out,
+                     unsigned *out_len)
+{
+    size_t written = 0;
+    int ok = EVP_MAC_update(mac, body, len) && EVP_MAC_final(mac, out, &written, EVP_MAX_MD_SIZE);
+    *out_len = (unsigned)written;
+    return ok ? 0 : -1;
+}
+
+/* HMAC of body under secret i: with the thread's context reset (a NULL key keeps the key),
+ * else a copy of the shared prepared one, else one-shot. */
+static int hmac(const struct arb_signature_conf *conf, struct arb_signature_ctx *ctx, size_t i,
                 const void *body, size_t len, unsigned char *out, unsigned *out_len)
 {
+    const struct arb_secret *secret = &conf->secrets[i];
+    if (ctx != NULL && ctx->macs[i] != NULL) {
+        if (!EVP_MAC_init(ctx->macs[i], NULL, 0, NULL))
+            return -1;
+        return mac_final(ctx->macs[i], body, len, out, out_len);
+    }
     if (secret->mac == NULL)
         return HMAC(digest_of(conf->algorithm), secret->value, (int)secret->len, body, len, out,
                     out_len) == NULL ? -1 : 0;
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(secret->mac);
-    size_t written = 0;
-    int ok = ctx != NULL && EVP_MAC_update(ctx, body, len) &&
-             EVP_MAC_final(ctx, out, &written, EVP_MAX_MD_SIZE);
-    EVP_MAC_CTX_free(ctx);
-    *out_len = (unsigned)written;
-    return ok ? 0 : -1;
+    EVP_MAC_CTX *copy = EVP_MAC_CTX_dup(secret->mac);
+    int rc = copy != NULL ? mac_final(copy, body, len, out, out_len) : -1;
+    EVP_MAC_CTX_free(copy);
+    return rc;
 }
 
 int arb_signature_prepare(struct arb_signature_conf *conf, struct arb_error *err)
@@ -140,8 +179,8 @@ static bool secret_selected(const struct arb_secret *secret, const char *key_id)
     return key_id == NULL || (secret->id != NULL && strcmp(secret->id, key_id) == 0);
 }
 
-int arb_signature_verify(const struct arb_signature_conf *conf, const char *sig,
-                         const char *key_id, const void *body, size_t len,
+int arb_signature_verify(const struct arb_signature_conf *conf, struct arb_signature_ctx *ctx,
+                         const char *sig, const char *key_id, const void *body, size_t len,
                          struct arb_error *err)
 {
     if (conf->mode == ARB_SIG_OFF)
@@ -176,7 +215,7 @@ int arb_signature_verify(const struct arb_signature_conf *conf, const char *sig,
         if (!secret_selected(secret, key_id))
             continue;
         tried = true;
-        if (hmac(conf, secret, body, len, expected, &expected_len) != 0)
+        if (hmac(conf, ctx, i, body, len, expected, &expected_len) != 0)
             return arb_error_set(err, ARB_E_SIGNATURE, "HMAC computation failed");
         if (expected_len == digest_len && CRYPTO_memcmp(expected, presented, digest_len) == 0)
             return 0;
@@ -186,8 +225,9 @@ int arb_signature_verify(const struct arb_signature_conf *conf, const char *sig,
     return arb_error_set(err, ARB_E_SIGNATURE, "signature does not match");
 }
 
-int arb_signature_sign(const struct arb_signature_conf *conf, const void *body, size_t len,
-                       char *out, size_t out_size, struct arb_error *err)
+int arb_signature_sign(const struct arb_signature_conf *conf, struct arb_signature_ctx *ctx,
+                       const void *body, size_t len, char *out, size_t out_size,
+                       struct arb_error *err)
 {
     const char *prefix = conf->prefix ? conf->prefix : "";
     size_t prefix_len = strlen(prefix);
@@ -198,7 +238,7 @@ int arb_signature_sign(const struct arb_signature_conf *conf, const void *body, 
         return arb_error_set(err, ARB_E_INVALID, "no secret to sign with");
     if (out_size < prefix_len + ARB_SIG_TEXT_MAX)
         return arb_error_set(err, ARB_E_INVALID, "signature buffer too small");
-    if (hmac(conf, &conf->secrets[0], body, len, digest, &digest_len) != 0)
+    if (hmac(conf, ctx, 0, body, len, digest, &digest_len) != 0)
         return arb_error_set(err, ARB_E_SIGNATURE, "HMAC computation failed");
     memcpy(out, prefix, prefix_len);
     encode(conf->encoding, digest, digest_len, out + prefix_len);

@@ -645,7 +645,7 @@ static bool signature_check(struct desk *desk, struct MHD_Connection *connection
     arb_error_clear(&err);
     if (!desk->have_secret)
         return false;
-    if (arb_signature_verify(&desk->sig, sig, NULL, body->data, body->len, &err) == 0)
+    if (arb_signature_verify(&desk->sig, NULL, sig, NULL, body->data, body->len, &err) == 0)
         return true;
     if (desk->opt.verify)
         arb_log_kv(ARB_LOG_WARN, "signature rejected", "reason", err.message, "idempotency_key",

@@ -90,9 +90,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct arb_signature_conf *conf = options & 0x40 ? prepared : oneshot;
 
     struct arb_error err1 = {0}, err2 = {0};
-    int rc1 = arb_signature_verify(prepared, sig, key_id, copy, body_len, &err1);
-    int rc2 = arb_signature_verify(oneshot, sig, key_id, copy, body_len, &err2);
+    int rc1 = arb_signature_verify(prepared, NULL, sig, key_id, copy, body_len, &err1);
+    int rc2 = arb_signature_verify(oneshot, NULL, sig, key_id, copy, body_len, &err2);
     CHECK(rc1 == rc2); /* a prepared HMAC and a one-shot HMAC disagree */
+    struct arb_signature_ctx *ctx = arb_signature_ctx_new(prepared);
+    CHECK(arb_signature_verify(prepared, ctx, sig, key_id, copy, body_len, &err2) == rc1);
+    CHECK(arb_signature_verify(prepared, ctx, sig, key_id, copy, body_len, &err2) == rc1);
+    arb_signature_ctx_destroy(ctx);
     CHECK(rc1 == 0 || (err1.code == ARB_E_SIGNATURE && err1.message[0] != '\0'));
     /* Without "sha256=" and a hex digest, a header cannot pass unless it is 2n hex digits. */
     if (rc1 == 0 && !p && !e)
@@ -101,11 +105,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The round trip: what we sign with secret k1 verifies (without key id, or with k1). */
     char signed_text[sizeof("sha256=") + ARB_SIG_TEXT_MAX];
     struct arb_error err3 = {0};
-    if (arb_signature_sign(conf, copy, body_len, signed_text, sizeof(signed_text), &err3) != 0)
+    if (arb_signature_sign(conf, NULL, copy, body_len, signed_text, sizeof(signed_text), &err3) != 0)
         abort();
-    CHECK(arb_signature_verify(conf, signed_text, NULL, copy, body_len, &err3) == 0);
-    CHECK(arb_signature_verify(conf, signed_text, "k1", copy, body_len, &err3) == 0);
-    CHECK(arb_signature_verify(conf, signed_text, "k2", copy, body_len, &err3) != 0);
+    CHECK(arb_signature_verify(conf, NULL, signed_text, NULL, copy, body_len, &err3) == 0);
+    CHECK(arb_signature_verify(conf, NULL, signed_text, "k1", copy, body_len, &err3) == 0);
+    CHECK(arb_signature_verify(conf, NULL, signed_text, "k2", copy, body_len, &err3) != 0);
 
     free(copy);
     free(sig);

@@ -222,15 +222,15 @@ static void check_signed(const struct sign_case *c, const struct arb_desk_conf *
     } else {
         assert_null(key_id);
     }
-    if (arb_signature_verify(&desk->signature, sig, key_id, delivery->body,
+    if (arb_signature_verify(&desk->signature, NULL, sig, key_id, delivery->body,
                              delivery->body_len, &err) != 0)
         fail_msg("%s, record %zu: signature does not verify: %s", c->name, i, err.message);
     /* and it is over these bytes, not some other rendering */
-    assert_int_equal(arb_signature_verify(&desk->signature, sig, key_id, delivery->body,
+    assert_int_equal(arb_signature_verify(&desk->signature, NULL, sig, key_id, delivery->body,
                                           delivery->body_len - 1, &err),
                      -1);
     if (c->key_id != NULL) /* the other secret's id does not verify it */
-        assert_int_equal(arb_signature_verify(&desk->signature, sig, "k-2023", delivery->body,
+        assert_int_equal(arb_signature_verify(&desk->signature, NULL, sig, "k-2023", delivery->body,
                                               delivery->body_len, &err),
                          -1);
     if (i == 6 && desk->format == ARB_DESK_EVENT && c->body_6_sig != NULL)
@@ -537,7 +537,7 @@ static void test_limits(void **state)
             if (c->key_id_len > 0)
                 assert_string_equal(header_value(&delivery, KEY_HEADER), key_id);
             assert_string_equal(delivery.headers[n - 1], IDEMPOTENCY "rid:0");
-            if (arb_signature_verify(&desk.signature, header_value(&delivery, SIGN_HEADER),
+            if (arb_signature_verify(&desk.signature, NULL, header_value(&delivery, SIGN_HEADER),
                                      NULL, "{}", 2, &err) != 0)
                 fail_msg("%s: %s", c->name, err.message);
         } else {

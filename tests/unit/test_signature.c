@@ -163,11 +163,11 @@ static void test_known_answers(void **state)
         size_t len = c->body ? strlen(c->body) : fixture_len;
         char out[ARB_SIG_TEXT_MAX];
 
-        if (arb_signature_sign(&conf, body, len, out, sizeof(out), &err) != 0)
+        if (arb_signature_sign(&conf, NULL, body, len, out, sizeof(out), &err) != 0)
             fail_msg("row %zu: sign failed: %s", i, err.message);
         if (strcmp(out, c->expected) != 0)
             fail_msg("row %zu: signed \"%s\", want \"%s\"", i, out, c->expected);
-        if (arb_signature_verify(&conf, c->expected, NULL, body, len, &err) != 0)
+        if (arb_signature_verify(&conf, NULL, c->expected, NULL, body, len, &err) != 0)
             fail_msg("row %zu: verify failed: %s", i, err.message);
         arb_signature_conf_clear(&conf);
     }
@@ -310,7 +310,7 @@ static void run_verify_cases(bool prepared)
         struct arb_error err = {0};
         if (prepared)
             assert_int_equal(arb_signature_prepare(&conf, &err), 0);
-        int rc = arb_signature_verify(&conf, c->sig, c->key_id, c->body, strlen(c->body), &err);
+        int rc = arb_signature_verify(&conf, NULL, c->sig, c->key_id, c->body, strlen(c->body), &err);
         arb_signature_conf_clear(&conf);
 
         if (c->message == NULL) {
@@ -349,11 +349,11 @@ static void test_body_bit_flips(void **state)
     const size_t positions[] = {0, 1, len / 2, len - 2, len - 1};
     struct arb_error err = {0};
 
-    assert_int_equal(arb_signature_verify(&conf, FIX_SHA256_HEX, NULL, body, len, &err), 0);
+    assert_int_equal(arb_signature_verify(&conf, NULL, FIX_SHA256_HEX, NULL, body, len, &err), 0);
     for (size_t p = 0; p < COUNT(positions); p++) {
         for (int bit = 0; bit < 8; bit++) {
             body[positions[p]] ^= (char)(1 << bit);
-            int rc = arb_signature_verify(&conf, FIX_SHA256_HEX, NULL, body, len, &err);
+            int rc = arb_signature_verify(&conf, NULL, FIX_SHA256_HEX, NULL, body, len, &err);
             body[positions[p]] ^= (char)(1 << bit);
             if (rc != -1 || strcmp(err.message, E_MISMATCH) != 0)
                 fail_msg("byte %zu bit %d: rc %d \"%s\"", positions[p], bit, rc, err.message);
@@ -363,7 +363,7 @@ static void test_body_bit_flips(void **state)
     for (size_t i = 0; i < strlen(FIX_SHA256_HEX); i++) {
         char sig[] = FIX_SHA256_HEX;
         sig[i] = sig[i] == '0' ? '1' : '0';
-        assert_int_equal(arb_signature_verify(&conf, sig, NULL, body, len, &err), -1);
+        assert_int_equal(arb_signature_verify(&conf, NULL, sig, NULL, body, len, &err), -1);
         assert_string_equal(err.message, E_MISMATCH);
     }
     free(body);
@@ -405,25 +405,40 @@ static void test_sign_round_trip(void **state)
 
                 char unprepared[16 + ARB_SIG_TEXT_MAX];
 
-                assert_int_equal(arb_signature_sign(&conf, body, strlen(body), unprepared,
+                assert_int_equal(arb_signature_sign(&conf, NULL, body, strlen(body), unprepared,
                                                     sizeof(unprepared), &err), 0);
                 /* the prepared contexts give the same signature */
                 assert_int_equal(arb_signature_prepare(&conf, &err), 0);
-                assert_int_equal(arb_signature_sign(&conf, body, strlen(body), out, sizeof(out),
+                assert_int_equal(arb_signature_sign(&conf, NULL, body, strlen(body), out, sizeof(out),
                                                     &err), 0);
                 assert_string_equal(out, unprepared);
+                /* and so does a thread's own context, reset for each of several bodies */
+                struct arb_signature_ctx *ctx = arb_signature_ctx_new(&conf);
+                for (int round = 0; round < 3; round++) {
+                    char reused[16 + ARB_SIG_TEXT_MAX];
+                    assert_int_equal(arb_signature_sign(&conf, ctx, body, strlen(body), reused,
+                                                        sizeof(reused), &err), 0);
+                    assert_string_equal(reused, unprepared);
+                    assert_int_equal(arb_signature_verify(&conf, ctx, out, "k2", body,
+                                                          strlen(body), &err), -1);
+                    assert_int_equal(arb_signature_verify(&conf, ctx, out, NULL, body,
+                                                          strlen(body), &err), 0);
+                    assert_int_equal(arb_signature_verify(&conf, ctx, out, NULL, body,
+                                                          strlen(body) - 1, &err), -1);
+                }
+                arb_signature_ctx_destroy(ctx);
                 assert_int_equal(strlen(out), want_len);
                 assert_memory_equal(out, prefixes[p], strlen(prefixes[p]));
-                assert_int_equal(arb_signature_verify(&conf, out, NULL, body, strlen(body), &err),
+                assert_int_equal(arb_signature_verify(&conf, NULL, out, NULL, body, strlen(body), &err),
                                  0);
                 /* signed with the first secret: its key id passes, the other's does not */
-                assert_int_equal(arb_signature_verify(&conf, out, "k1", body, strlen(body), &err),
+                assert_int_equal(arb_signature_verify(&conf, NULL, out, "k1", body, strlen(body), &err),
                                  0);
-                assert_int_equal(arb_signature_verify(&conf, out, "k2", body, strlen(body), &err),
+                assert_int_equal(arb_signature_verify(&conf, NULL, out, "k2", body, strlen(body), &err),
                                  -1);
                 assert_string_equal(err.message, E_MISMATCH);
                 assert_int_equal(
-                    arb_signature_verify(&conf, out, NULL, body, strlen(body) - 1, &err), -1);
+                    arb_signature_verify(&conf, NULL, out, NULL, body, strlen(body) - 1, &err), -1);
                 assert_string_equal(err.message, E_MISMATCH);
                 arb_signature_conf_clear(&conf);
             }
@@ -438,16 +453,16 @@ static void test_sign_errors(void **state)
     struct arb_error err = {0};
     char out[7 + ARB_SIG_TEXT_MAX];
 
-    assert_int_equal(arb_signature_sign(&conf, "x", 1, out, sizeof(out), &err), -1);
+    assert_int_equal(arb_signature_sign(&conf, NULL, "x", 1, out, sizeof(out), &err), -1);
     assert_int_equal(err.code, ARB_E_INVALID);
     assert_string_equal(err.message, "no secret to sign with");
     arb_signature_conf_clear(&conf);
 
     conf = make_conf(&one);
-    assert_int_equal(arb_signature_sign(&conf, "x", 1, out, sizeof(out) - 1, &err), -1);
+    assert_int_equal(arb_signature_sign(&conf, NULL, "x", 1, out, sizeof(out) - 1, &err), -1);
     assert_int_equal(err.code, ARB_E_INVALID);
     assert_string_equal(err.message, "signature buffer too small");
-    assert_int_equal(arb_signature_sign(&conf, TC2_DATA, strlen(TC2_DATA), out, sizeof(out), &err),
+    assert_int_equal(arb_signature_sign(&conf, NULL, TC2_DATA, strlen(TC2_DATA), out, sizeof(out), &err),
                      0);
     assert_string_equal(out, "sha256=" TC2_SHA256_HEX);
     arb_signature_conf_clear(&conf);
