@@ -24,11 +24,18 @@ struct arb_delivery {
     char idempotency_key[96];
 };
 
+/* What building needs, kept between records: a JSON scanner, the signature's HMAC contexts.
+ * One per thread; desk must outlive it (and its signature be prepared first, if at all). */
+struct arb_delivery_builder;
+struct arb_delivery_builder *arb_delivery_builder_new(const struct arb_desk_conf *desk);
+void arb_delivery_builder_destroy(struct arb_delivery_builder *builder);
+
 /* Build the delivery of a record value. request_id is the record's airudder-request-id
  * header (NULL when absent: the first 32 hex of SHA-256 of the value stand in). With
  * desk.format "event" the value must be a JSON object (else ARB_E_JSON: the record cannot
- * be delivered and goes to the dead letter). */
-int arb_delivery_build(const struct arb_desk_conf *desk, const char *value, size_t len,
+ * be delivered and goes to the dead letter); the event is rebuilt from the value's own
+ * bytes (whitespace and escapes as the sender wrote them). */
+int arb_delivery_build(struct arb_delivery_builder *builder, const char *value, size_t len,
                        const char *request_id, struct arb_delivery *out,
                        struct arb_error *err);
 void arb_delivery_clear(struct arb_delivery *delivery);

@@ -13,5 +13,7 @@ void *arb_xcalloc(size_t count, size_t size);
 void *arb_xrealloc(void *ptr, size_t size);
 char *arb_xstrdup(const char *s);
 char *arb_xstrndup(const char *s, size_t len);
+/* For allocators of others (OpenSSL, simdjson) that return NULL: the same message and abort. */
+void arb_out_of_memory(const char *what) __attribute__((noreturn));
 
 #endif

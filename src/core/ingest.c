@@ -46,10 +46,8 @@ struct arb_ingest *arb_ingest_new(const struct arb_bridge_conf *conf, size_t max
     for (size_t i = 0; i < conf->nendpoints; i++)
         if (conf->endpoints[i].auth == ARB_AUTH_SIGNATURE)
             ingest->signatures[i] = arb_signature_ctx_new(conf->endpoints[i].signature);
-    if (ingest->scanner == NULL) {
-        fprintf(stderr, "airudder: out of memory creating a JSON scanner\n");
-        abort(); /* the project's out-of-memory policy (mem.h) */
-    }
+    if (ingest->scanner == NULL)
+        arb_out_of_memory("a JSON scanner");
     return ingest;
 }
 

@@ -11,6 +11,12 @@ static void out_of_memory(size_t size)
     abort();
 }
 
+void arb_out_of_memory(const char *what)
+{
+    fprintf(stderr, "airudder: out of memory creating %s\n", what);
+    abort();
+}
+
 void *arb_xmalloc(size_t size)
 {
     void *p = malloc(size ? size : 1);

@@ -73,6 +73,7 @@ struct arb_pipeline {
 
     struct arb_ordering *ordering;
     struct arb_desk_client *desk;
+    struct arb_delivery_builder *builder;
     struct arb_retry_policy policy;
     struct arb_rate rate;
     uint64_t random_state;
@@ -321,7 +322,7 @@ static void on_desk_done(void *opaque, const struct arb_desk_result *result)
 static bool build(struct arb_pipeline *pipeline, struct job *job)
 {
     struct arb_error err;
-    if (arb_delivery_build(&pipeline->conf->desk, job->value, job->value_len,
+    if (arb_delivery_build(pipeline->builder, job->value, job->value_len,
                            record_header(job, "airudder-request-id"), &job->delivery,
                            &err) != 0) {
         snprintf(job->reason, sizeof(job->reason), "cannot build the delivery: %s", err.message);
@@ -629,6 +630,7 @@ struct arb_pipeline *arb_pipeline_new(const struct arb_replay_conf *conf,
         arb_conf_errors_add(errors, conf->file, 0, "desk: %s", err.message);
         goto fail;
     }
+    pipeline->builder = arb_delivery_builder_new(&conf->desk);
     if (start_deadletter_producer(pipeline, errors) != 0)
         goto fail;
     return pipeline;
@@ -647,6 +649,7 @@ void arb_pipeline_destroy(struct arb_pipeline *pipeline, int timeout_ms)
     arb_kafka_producer_destroy(pipeline->deadletter, timeout_ms);
     arb_ordering_destroy(pipeline->ordering, forget_job);
     arb_desk_client_destroy(pipeline->desk);
+    arb_delivery_builder_destroy(pipeline->builder);
     for (int i = 0; i < 2; i++)
         if (pipeline->wake[i] >= 0)
             close(pipeline->wake[i]);

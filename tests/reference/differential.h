@@ -1,6 +1,8 @@
 /* differential.h - the fast path and the Jansson oracle (reference.h) on the same bytes: the
  * same verdict (200, 400, 422), the same reason for a 422, and for a 200 the same records:
- * values JSON-equal, headers equal, in order. Shared by the unit test and the fuzz target. */
+ * values JSON-equal, headers equal, in order; and each record rebuilt for the desk by the
+ * replay's splice JSON-equal to the Jansson rebuild. Shared by the unit test and the fuzz
+ * target. */
 #ifndef ARB_DIFFERENTIAL_H
 #define ARB_DIFFERENTIAL_H
 

@@ -287,3 +287,20 @@ void ref_result_clear(struct ref_result *result)
     json_decref(result->records);
     result->records = NULL;
 }
+
+json_t *ref_rebuild_event(const char *value, size_t len)
+{
+    json_t *record = json_loadb(value, len, 0, NULL);
+    if (record == NULL || !json_is_object(record)) {
+        json_decref(record);
+        return NULL;
+    }
+    json_t *message = json_incref(json_object_get(record, "message"));
+    json_object_del(record, "message");
+    json_object_del(record, "message_index");
+    json_object_del(record, "message_count");
+    json_object_del(record, "received_at");
+    if (message != NULL)
+        json_object_set_new(record, "messages", json_pack("[o]", message));
+    return record;
+}

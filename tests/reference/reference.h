@@ -27,4 +27,9 @@ int ref_ingest(const char *body, size_t len, enum arb_schema schema, const char 
                int64_t received_at_ms, struct ref_result *out);
 void ref_result_clear(struct ref_result *result);
 
+/* What the replay sent the desk for a record before it spliced (delivery.c, format
+ * "event"): the value parsed, the four added members removed, "messages": [message] set.
+ * NULL when the value is not a JSON object. */
+json_t *ref_rebuild_event(const char *value, size_t len);
+
 #endif
