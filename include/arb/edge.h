@@ -59,11 +59,17 @@ struct arb_conn_progress {
     int64_t body_started_ns; /* when the head was done */
     int64_t body_bytes;
     bool body_done; /* or waiting for Kafka: deadlines no longer apply */
+    int64_t refused_ns; /* when the body went over the limit while arriving; 0 if not */
 };
+
+/* How long a body refused while arriving (a chunked one over http.max_body_bytes) may take
+ * to end, to be answered 413; libmicrohttpd cannot answer before the upload ends. */
+#define ARB_EDGE_REFUSED_GRACE_MS 1000
 
 /* Has the connection had its time? The head must be in within http.header_timeout_s (a
  * reused connection gets http.idle_timeout_s more, its idle time), and the body within
- * http.body_timeout_s plus one second per http.body_min_rate bytes received. */
+ * http.body_timeout_s plus one second per http.body_min_rate bytes received, or within
+ * ARB_EDGE_REFUSED_GRACE_MS of being refused. */
 bool arb_edge_overdue(const struct arb_http_conf *http, const struct arb_conn_progress *conn,
                       int64_t now_ns);
 

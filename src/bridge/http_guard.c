@@ -163,6 +163,15 @@ void arb_conn_body_bytes(struct arb_http_guard *guard, struct arb_conn *conn, si
     pthread_mutex_unlock(&guard->lock);
 }
 
+void arb_conn_body_refused(struct arb_http_guard *guard, struct arb_conn *conn, int64_t now_ns)
+{
+    if (conn == NULL)
+        return;
+    pthread_mutex_lock(&guard->lock);
+    conn->progress.refused_ns = now_ns;
+    pthread_mutex_unlock(&guard->lock);
+}
+
 void arb_conn_body_done(struct arb_http_guard *guard, struct arb_conn *conn)
 {
     if (conn == NULL)

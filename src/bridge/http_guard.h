@@ -28,6 +28,7 @@ struct arb_conn *arb_http_guard_conn(struct MHD_Connection *connection);
 /* Progress, as the access handler sees it. Each accepts NULL. */
 void arb_conn_head_done(struct arb_http_guard *guard, struct arb_conn *conn, int64_t now_ns);
 void arb_conn_body_bytes(struct arb_http_guard *guard, struct arb_conn *conn, size_t bytes);
+void arb_conn_body_refused(struct arb_http_guard *guard, struct arb_conn *conn, int64_t now_ns);
 void arb_conn_body_done(struct arb_http_guard *guard, struct arb_conn *conn);
 void arb_conn_request_done(struct arb_http_guard *guard, struct arb_conn *conn, int64_t now_ns);
 

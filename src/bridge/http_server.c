@@ -17,28 +17,21 @@
  * whole; an authenticated request then counts its records' bytes against
  * http.max_in_flight_bytes, and itself against http.max_in_flight. Slow connections are
  * closed by the guard (http_guard.c). */
-#include "http_server.h"
+#include "http_internal.h"
 #include "admin.h"
 #include "http_guard.h"
 #include "listen.h"
 
 #include "arb/clock.h"
-#include "arb/dedup.h"
-#include "arb/edge.h"
-#include "arb/ingest.h"
 #include "arb/log.h"
 #include "arb/mem.h"
-#include "arb/metrics.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,68 +40,17 @@
 #define PEM_FILE_MAX (1024 * 1024)
 #define HEADERS_MAX 128 /* a head with more headers is refused (the memory limit cuts first) */
 
-/* The statuses the bridge answers; anything else is counted as 500. */
-static const int statuses[] = {200, 400, 401, 404, 405, 413, 415, 422, 500, 503};
-#define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
-#define OPERATOR_ROUTES 4 /* after the endpoints: /healthz, /readyz, /metrics, others */
-
-struct arb_http_server {
-    const struct arb_bridge_conf *conf;
-    struct arb_producer *producer;
-    struct MHD_Daemon *daemon;
-    struct arb_http_guard *guard;
-    pthread_key_t ingest_key; /* each worker thread's ingest */
-    bool ingest_key_made;
-    pthread_mutex_t dedup_lock;
-    struct arb_dedup *dedup; /* NULL when dedup.window_s is 0 */
-    atomic_bool quiescing;
-    atomic_size_t active;        /* requests of any path being handled */
-    atomic_size_t events_active; /* authenticated event requests: the in-flight gauge */
-    atomic_llong unverified_bytes, held_bytes;
-    atomic_uint_fast64_t (*requests)[NSTATUSES]; /* per endpoint, then OPERATOR_ROUTES */
-    size_t nroutes;
-    atomic_uint_fast64_t dedup_answers;
-    struct arb_histogram duration;
-    char *tls_cert, *tls_key; /* PEM text, NUL-terminated; NULL for plain HTTP */
-    size_t tls_key_len;
-};
-
-enum phase { PHASE_HEAD = 0, PHASE_BODY, PHASE_WAITING };
-
-struct request {
-    struct arb_dedup_waiter waiter; /* first: a waiter is its request */
-    struct arb_http_server *server;
-    struct MHD_Connection *connection;
-    struct arb_conn *conn;
-    char *raw_uri;
-    enum phase phase;
-    struct arb_head_verdict verdict;
-    size_t route; /* for the metrics */
-    int64_t started_ns, received_at_ms;
-    struct arb_buf body;
-    size_t discarded, length;
-    long long unverified, held; /* bytes counted in the server's budgets */
-    bool too_large, overloaded, counted_active, answered;
-    struct arb_ingest_outcome outcome;
-    enum arb_stored stored;
-    struct arb_dedup_key key;
-    bool dedup_first;  /* the first copy: finishes the key */
-    bool dedup_waiter; /* a repeat waiting for the first copy's answer */
-    struct arb_answer copied;  /* a waiter's answer, detail in copied_detail */
-    char copied_detail[ARB_ERROR_MSG_MAX];
-    char *call_id; /* for the access log, when known */
-    int status;
-    int64_t answered_ns;
-};
+const int arb_http_statuses[ARB_HTTP_NSTATUSES] = {200, 400, 401, 404, 405,
+                                                   413, 415, 422, 500, 503};
 
 /* ---- responses ---- */
 
 static size_t status_slot(int status)
 {
-    for (size_t i = 0; i < NSTATUSES; i++)
-        if (statuses[i] == status)
+    for (size_t i = 0; i < ARB_HTTP_NSTATUSES; i++)
+        if (arb_http_statuses[i] == status)
             return i;
-    return NSTATUSES - 2; /* 500 */
+    return ARB_HTTP_NSTATUSES - 2; /* 500 */
 }
 
 static enum MHD_Result queue(struct request *request, int status,
@@ -122,7 +64,7 @@ static enum MHD_Result queue(struct request *request, int status,
     return ret;
 }
 
-static enum MHD_Result respond(struct request *request, int status, const char *body,
+enum MHD_Result arb_http_respond(struct request *request, int status, const char *body,
                                const char *allow, bool close, bool challenge)
 {
     struct MHD_Response *response =
@@ -145,32 +87,32 @@ static enum MHD_Result respond(struct request *request, int status, const char *
 }
 
 /* {} for 200; {"error": error, "detail": detail} otherwise (detail may be NULL). */
-static enum MHD_Result respond_with(struct request *request, int status, const char *error,
+enum MHD_Result arb_http_respond_with(struct request *request, int status, const char *error,
                                     const char *detail, bool close)
 {
     if (error == NULL)
-        return respond(request, status, "{}", NULL, close, false);
+        return arb_http_respond(request, status, "{}", NULL, close, false);
     json_t *body = json_pack("{ss}", "error", error);
     if (detail != NULL)
         json_object_set_new(body, "detail", json_string(detail));
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    enum MHD_Result ret = respond(request, status, text, NULL, close,
+    enum MHD_Result ret = arb_http_respond(request, status, text, NULL, close,
                                   status == 401 && request->outcome.basic_challenge);
     free(text);
     return ret;
 }
 
-static enum MHD_Result respond_answer(struct request *request, const struct arb_answer *answer)
+enum MHD_Result arb_http_respond_answer(struct request *request, const struct arb_answer *answer)
 {
-    return respond_with(request, answer->status, answer->error, answer->detail, false);
+    return arb_http_respond_with(request, answer->status, answer->error, answer->detail, false);
 }
 
 /* ---- budgets ---- */
 
 /* Count bytes more against budget (at most limit); false, counting nothing, when they do not
  * fit. */
-static bool take(atomic_llong *budget, long long *held, long long bytes, long long limit)
+bool arb_http_take(atomic_llong *budget, long long *held, long long bytes, long long limit)
 {
     if (atomic_fetch_add(budget, bytes) + bytes > limit) {
         atomic_fetch_sub(budget, bytes);
@@ -180,7 +122,7 @@ static bool take(atomic_llong *budget, long long *held, long long bytes, long lo
     return true;
 }
 
-static void give_back(atomic_llong *budget, long long *held)
+void arb_http_give_back(atomic_llong *budget, long long *held)
 {
     atomic_fetch_sub(budget, *held);
     *held = 0;
@@ -231,11 +173,11 @@ static enum MHD_Result on_head(struct request *request, const char *url, const c
     request->route = route_of(server, &request->verdict);
     request->phase = PHASE_BODY;
     if (reader.overflow)
-        return respond_with(request, 400, "bad_request", "too many headers", true);
+        return arb_http_respond_with(request, 400, "bad_request", "too many headers", true);
     if (request->verdict.kind == ARB_HEAD_EVENTS && atomic_load(&server->quiescing))
-        return respond_with(request, 503, "shutting_down", NULL, true);
+        return arb_http_respond_with(request, 503, "shutting_down", NULL, true);
     if (request->verdict.status != 0 && request->verdict.close)
-        return respond_with(request, request->verdict.status, request->verdict.error,
+        return arb_http_respond_with(request, request->verdict.status, request->verdict.error,
                             request->verdict.detail, true);
     return MHD_YES;
 }
@@ -246,7 +188,7 @@ static void drop_body(struct request *request)
 {
     request->discarded += request->body.len;
     arb_buf_free(&request->body);
-    give_back(&request->server->unverified_bytes, &request->unverified);
+    arb_http_give_back(&request->server->unverified_bytes, &request->unverified);
 }
 
 /* Store a piece of an event's body, or count it when it is not wanted or over a limit. */
@@ -259,11 +201,14 @@ static enum MHD_Result on_body_data(struct request *request, const char *data, s
 
     arb_conn_body_bytes(server->guard, request->conn, size);
     if (wanted && request->body.len + size > (size_t)http->max_body_bytes) {
-        request->too_large = true; /* a chunked body: answered now, the rest not read */
+        /* A chunked body: the rest is read and dropped, and answered 413 when it ends,
+         * unless it takes longer than the guard's grace to end. */
+        request->too_large = true;
         drop_body(request);
-        return respond_with(request, 413, "body_too_large", NULL, true);
-    } else if (wanted && !take(&server->unverified_bytes, &request->unverified, (long long)size,
-                               http->max_unverified_bytes)) {
+        arb_conn_body_refused(server->guard, request->conn, arb_now_ns());
+        wanted = false;
+    } else if (wanted && !arb_http_take(&server->unverified_bytes, &request->unverified,
+                                        (long long)size, http->max_unverified_bytes)) {
         request->overloaded = true;
         drop_body(request);
         wanted = false;
@@ -282,241 +227,10 @@ static enum MHD_Result on_body_data(struct request *request, const char *data, s
     return MHD_YES;
 }
 
-/* ---- the events endpoint ---- */
-
-static struct arb_ingest *thread_ingest(struct arb_http_server *server)
-{
-    struct arb_ingest *ingest = pthread_getspecific(server->ingest_key);
-    if (ingest == NULL) {
-        ingest = arb_ingest_new(server->conf, arb_producer_max_message(server->producer));
-        pthread_setspecific(server->ingest_key, ingest);
-    }
-    return ingest;
-}
-
-struct auth_reader {
-    const struct arb_endpoint_conf *endpoint;
-    struct arb_auth_request *auth;
-};
-
-static void note(struct arb_auth_header *h, const char *value, size_t len)
-{
-    if (h->count++ == 0) {
-        h->value = value;
-        h->len = len;
-    }
-}
-
-static enum MHD_Result read_auth_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                        size_t key_size, const char *value, size_t value_size)
-{
-    struct auth_reader *reader = cls;
-    const struct arb_endpoint_conf *endpoint = reader->endpoint;
-    const char *v = value != NULL ? value : "";
-    (void)kind;
-    (void)key_size;
-    if (strcasecmp(key, endpoint->signature->header) == 0)
-        note(&reader->auth->signature, v, value_size);
-    else if (endpoint->signature->key_header[0] != '\0' &&
-             strcasecmp(key, endpoint->signature->key_header) == 0)
-        note(&reader->auth->key_id, v, value_size);
-    else if (endpoint->token.header[0] != '\0' && strcasecmp(key, endpoint->token.header) == 0)
-        note(&reader->auth->token, v, value_size);
-    else if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0)
-        note(&reader->auth->authorization, v, value_size);
-    return MHD_YES;
-}
-
-static void read_request(struct request *request, struct arb_ingest_request *req)
-{
-    const struct arb_endpoint_conf *endpoint = request->verdict.endpoint;
-    memset(req, 0, sizeof(*req));
-    req->endpoint = endpoint;
-    req->received_at_ms = request->received_at_ms;
-    req->auth.body = request->body.data != NULL ? request->body.data : "";
-    req->auth.len = request->body.len;
-    req->auth.path_token = request->verdict.path_token;
-    req->auth.path_token_len = request->verdict.path_token_len;
-    struct auth_reader reader = {endpoint, &req->auth};
-    MHD_get_connection_values_n(request->connection, MHD_HEADER_KIND, read_auth_header, &reader);
-}
-
-static void on_produced(void *opaque, enum arb_produce_result result)
-{
-    struct request *request = opaque;
-    request->stored = result == ARB_PRODUCE_OK          ? ARB_STORED_OK
-                      : result == ARB_PRODUCE_TOO_LARGE ? ARB_STORED_TOO_LARGE
-                                                        : ARB_STORED_RETRIABLE;
-    MHD_resume_connection(request->connection);
-}
-
-static void suspend(struct request *request)
-{
-    request->phase = PHASE_WAITING;
-    MHD_suspend_connection(request->connection);
-}
-
-static void deadletter(struct request *request)
-{
-    struct arb_ingest_outcome *outcome = &request->outcome;
-    const struct arb_deadletter letter = {
-        .body = request->body.data,
-        .len = request->body.len,
-        .call_id = outcome->deadletter_key,
-        .reason = outcome->problem.message,
-        .request_id = outcome->request_id,
-        .received_at_ms = request->received_at_ms,
-    };
-    arb_log_kv(ARB_LOG_INFO, "invalid event", "request_id", outcome->request_id, "problem",
-               outcome->problem.message, NULL);
-    suspend(request);
-    arb_producer_send_deadletter(request->server->producer, &letter, on_produced, request);
-}
-
-/* The first copy's answer is also that of the repeats that waited for it. */
-static void finish_dedup(struct request *request, const struct arb_answer *answer)
-{
-    struct arb_http_server *server = request->server;
-    struct arb_dedup_waiter *waiters;
-
-    if (!request->dedup_first)
-        return;
-    request->dedup_first = false;
-    pthread_mutex_lock(&server->dedup_lock);
-    waiters = arb_dedup_finish(server->dedup, &request->key, answer->status == 200,
-                               request->received_at_ms);
-    pthread_mutex_unlock(&server->dedup_lock);
-    while (waiters != NULL) {
-        struct request *waiter = (struct request *)waiters;
-        waiters = waiters->next;
-        waiter->copied = *answer;
-        if (answer->detail != NULL) {
-            snprintf(waiter->copied_detail, sizeof(waiter->copied_detail), "%s", answer->detail);
-            waiter->copied.detail = waiter->copied_detail;
-        }
-        MHD_resume_connection(waiter->connection);
-    }
-}
-
-static enum MHD_Result answer_now(struct request *request, const struct arb_answer *answer)
-{
-    finish_dedup(request, answer);
-    return respond_answer(request, answer);
-}
-
-/* Is this webhook's request id one already answered 200, or under way? */
-static enum arb_dedup_state check_dedup(struct request *request)
-{
-    struct arb_http_server *server = request->server;
-    enum arb_dedup_state state;
-
-    if (server->dedup == NULL ||
-        arb_dedup_key_of(request->outcome.request_id, 0, &request->key) != 0)
-        return ARB_DEDUP_UNTRACKED;
-    pthread_mutex_lock(&server->dedup_lock);
-    state = arb_dedup_begin(server->dedup, &request->key, request->received_at_ms,
-                            &request->waiter);
-    if (state == ARB_DEDUP_PENDING) /* suspended before the first copy can resume it */
-        suspend(request);
-    pthread_mutex_unlock(&server->dedup_lock);
-    request->dedup_first = state == ARB_DEDUP_NEW;
-    request->dedup_waiter = state == ARB_DEDUP_PENDING;
-    return state;
-}
-
-static void log_refusal(const struct request *request)
-{
-    const char *msg = request->verdict.endpoint->auth == ARB_AUTH_SIGNATURE
-                          ? "signature rejected"
-                          : "sender rejected";
-    arb_log_kv(ARB_LOG_WARN, msg, "reason", request->outcome.problem.message, NULL);
-}
-
-/* The records go to Kafka, counted against the in-flight bytes until they are answered. */
-static enum MHD_Result produce(struct request *request)
-{
-    struct arb_http_server *server = request->server;
-    struct arb_recordset *records = request->outcome.records;
-    const struct arb_answer overloaded = {503, "overloaded", "too many requests in progress"};
-
-    if (!take(&server->held_bytes, &request->held, (long long)records->bytes,
-              server->conf->http.max_in_flight_bytes))
-        return answer_now(request, &overloaded);
-    request->call_id = arb_xstrndup(records->key, records->key_len);
-    request->outcome.records = NULL; /* the producer owns them now */
-    request->length = request->body.len;
-    arb_buf_free(&request->body);
-    suspend(request);
-    arb_producer_send(server->producer, records, on_produced, request);
-    return MHD_YES;
-}
-
-/* The whole body is in: authenticate, deduplicate, decide, store. */
-static enum MHD_Result on_event_body(struct request *request)
-{
-    struct arb_http_server *server = request->server;
-    struct arb_ingest *ingest = thread_ingest(server);
-    struct arb_ingest_request req;
-    struct arb_answer answer;
-    const struct arb_answer overloaded = {503, "overloaded", "too many requests in progress"};
-    const struct arb_answer done = {200, NULL, NULL};
-
-    read_request(request, &req);
-    if (arb_ingest_authenticate(ingest, &req, &request->outcome) != 0) {
-        log_refusal(request);
-        arb_ingest_answer(&request->outcome, ARB_STORED_OK, &answer);
-        return respond_answer(request, &answer);
-    }
-    give_back(&server->unverified_bytes, &request->unverified);
-    request->counted_active = true;
-    if (atomic_fetch_add(&server->events_active, 1) >= (size_t)server->conf->http.max_in_flight)
-        return respond_answer(request, &overloaded);
-    switch (check_dedup(request)) {
-    case ARB_DEDUP_DONE:
-        atomic_fetch_add(&server->dedup_answers, 1);
-        return respond_answer(request, &done);
-    case ARB_DEDUP_PENDING:
-        atomic_fetch_add(&server->dedup_answers, 1);
-        return MHD_YES;
-    default:
-        break;
-    }
-    arb_ingest_decide(ingest, &req, &request->outcome);
-    switch (request->outcome.action) {
-    case ARB_INGEST_PRODUCE:
-        return produce(request);
-    case ARB_INGEST_DEADLETTER:
-        request->call_id = request->outcome.deadletter_key != NULL
-                               ? arb_xstrdup(request->outcome.deadletter_key)
-                               : NULL;
-        deadletter(request);
-        return MHD_YES;
-    case ARB_INGEST_ANSWER:
-        break;
-    }
-    arb_log_kv(ARB_LOG_INFO, "event refused", "request_id", request->outcome.request_id,
-               "problem", request->outcome.problem.message, NULL);
-    arb_ingest_answer(&request->outcome, ARB_STORED_OK, &answer);
-    return answer_now(request, &answer);
-}
-
-/* Called again after the connection was resumed: Kafka answered, or the first copy did. */
-static enum MHD_Result on_resumed(struct request *request)
-{
-    struct arb_answer answer;
-    request->phase = PHASE_BODY;
-    if (request->dedup_waiter)
-        return respond_answer(request, &request->copied);
-    arb_ingest_answer(&request->outcome, request->stored, &answer);
-    return answer_now(request, &answer);
-}
-
 /* ---- dispatch ---- */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection);
 
-static bool ready_hook(void *opaque, char *why, size_t size);
-static void metrics_hook(void *opaque, struct arb_buf *out);
 
 /* The body is in (or there was none): answer, or start on the event. */
 static enum MHD_Result on_request_complete(struct request *request, const char *url,
@@ -526,12 +240,14 @@ static enum MHD_Result on_request_complete(struct request *request, const char *
     arb_conn_body_done(request->server->guard, request->conn);
     if (verdict->status != 0) {
         if (verdict->allow != NULL)
-            return respond(request, verdict->status, "{\"error\":\"method_not_allowed\"}",
+            return arb_http_respond(request, verdict->status, "{\"error\":\"method_not_allowed\"}",
                            verdict->allow, false, false);
-        return respond_with(request, verdict->status, verdict->error, verdict->detail, false);
+        return arb_http_respond_with(request, verdict->status, verdict->error, verdict->detail,
+                                     false);
     }
     if (verdict->kind != ARB_HEAD_EVENTS) {
-        const struct arb_admin_hooks hooks = {ready_hook, metrics_hook, request->server};
+        const struct arb_admin_hooks hooks = {arb_http_ready_hook, arb_http_metrics_hook,
+                                              request->server};
         unsigned status = 0;
         enum MHD_Result ret = arb_admin_serve(request->connection, url, method, &hooks, &status);
         request->answered = true;
@@ -539,10 +255,11 @@ static enum MHD_Result on_request_complete(struct request *request, const char *
         return ret;
     }
     if (request->too_large)
-        return respond_with(request, 413, "body_too_large", NULL, false);
+        return arb_http_respond_with(request, 413, "body_too_large", NULL, false);
     if (request->overloaded)
-        return respond_with(request, 503, "overloaded", "too many requests in progress", false);
-    return on_event_body(request);
+        return arb_http_respond_with(request, 503, "overloaded", "too many requests in progress",
+                                     false);
+    return arb_http_event_body(request);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection,
@@ -560,7 +277,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection,
         return on_head(request, url, method, version);
     }
     if (request->phase == PHASE_WAITING)
-        return on_resumed(request);
+        return arb_http_event_resumed(request);
     if (*upload_data_size > 0) {
         size_t size = *upload_data_size;
         *upload_data_size = 0;
@@ -634,8 +351,8 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
     arb_conn_request_done(server->guard, request->conn, arb_now_ns());
     if (request->counted_active)
         atomic_fetch_sub(&server->events_active, 1);
-    give_back(&server->unverified_bytes, &request->unverified);
-    give_back(&server->held_bytes, &request->held);
+    arb_http_give_back(&server->unverified_bytes, &request->unverified);
+    arb_http_give_back(&server->held_bytes, &request->held);
     arb_ingest_outcome_clear(&request->outcome);
     arb_buf_free(&request->body);
     free(request->call_id);
@@ -652,87 +369,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(line, sizeof(line), fmt, ap);
     line[strcspn(line, "\n")] = '\0';
     arb_log_kv(ARB_LOG_WARN, line, "component", "libmicrohttpd", NULL);
-}
-
-/* ---- operator endpoints ---- */
-
-static bool ready_hook(void *opaque, char *why, size_t size)
-{
-    struct arb_http_server *server = opaque;
-    if (atomic_load(&server->quiescing)) {
-        snprintf(why, size, "shutting_down");
-        return false;
-    }
-    if (!arb_producer_ready(server->producer)) {
-        snprintf(why, size, "kafka_unreachable");
-        return false;
-    }
-    return true;
-}
-
-static const char *route_path(const struct arb_http_server *server, size_t route)
-{
-    static const char *const operator_paths[OPERATOR_ROUTES] = {"/healthz", "/readyz",
-                                                                "/metrics", "other"};
-    if (route < server->conf->nendpoints)
-        return server->conf->endpoints[route].path; /* {token} stays a placeholder */
-    return operator_paths[route - server->conf->nendpoints];
-}
-
-static void dedup_metrics(struct arb_http_server *server, struct arb_buf *out)
-{
-    static const char entries[] = "airudder_bridge_dedup_entries";
-    static const char answers[] = "airudder_bridge_dedup_answers_total";
-    static const char evicted[] = "airudder_bridge_dedup_evicted_total";
-    struct arb_dedup_stats stats = {0};
-
-    if (server->dedup != NULL) {
-        pthread_mutex_lock(&server->dedup_lock);
-        arb_dedup_stats(server->dedup, &stats);
-        pthread_mutex_unlock(&server->dedup_lock);
-    }
-    arb_metric_family(out, entries, "gauge", "Request ids remembered by the dedup window.");
-    arb_metric_sample(out, entries, NULL, (double)stats.entries);
-    arb_metric_family(out, answers, "counter",
-                      "Repeats of a webhook answered from the dedup window, not written again.");
-    arb_metric_sample(out, answers, NULL, (double)atomic_load(&server->dedup_answers));
-    arb_metric_family(out, evicted, "counter",
-                      "Request ids forgotten before their window ended, to make room.");
-    arb_metric_sample(out, evicted, NULL, (double)stats.evicted);
-}
-
-static void metrics_hook(void *opaque, struct arb_buf *out)
-{
-    static const char requests[] = "airudder_bridge_requests_total";
-    static const char duration[] = "airudder_bridge_request_duration_seconds";
-    static const char in_flight[] = "airudder_bridge_requests_in_flight";
-    static const char slow[] = "airudder_bridge_slow_connections_closed_total";
-    struct arb_http_server *server = opaque;
-    char labels[320];
-
-    arb_metric_family(out, requests, "counter", "HTTP requests answered, by path and status.");
-    for (size_t route = 0; route < server->nroutes; route++) {
-        for (size_t s = 0; s < NSTATUSES; s++) {
-            uint64_t n = atomic_load_explicit(&server->requests[route][s], memory_order_relaxed);
-            if (n == 0)
-                continue;
-            snprintf(labels, sizeof(labels), "path=\"%s\",code=\"%d\"", route_path(server, route),
-                     statuses[s]);
-            arb_metric_sample(out, requests, labels, (double)n);
-        }
-    }
-    arb_metric_family(out, duration, "histogram",
-                      "Time from receiving an event to answering it, in seconds.");
-    arb_metric_histogram(out, duration, NULL, &server->duration);
-    arb_metric_family(out, in_flight, "gauge",
-                      "Authenticated event requests being handled, including those waiting "
-                      "for Kafka.");
-    arb_metric_sample(out, in_flight, NULL, (double)atomic_load(&server->events_active));
-    arb_metric_family(out, slow, "counter",
-                      "Connections closed for sending their head or body too slowly.");
-    arb_metric_sample(out, slow, NULL, (double)arb_http_guard_closed(server->guard));
-    dedup_metrics(server, out);
-    arb_producer_metrics(server->producer, out);
 }
 
 /* ---- TLS ---- */
@@ -849,7 +485,7 @@ struct arb_http_server *arb_http_server_new(const struct arb_bridge_conf *conf,
     server = arb_xcalloc(1, sizeof(*server));
     server->conf = conf;
     server->producer = producer;
-    server->nroutes = conf->nendpoints + OPERATOR_ROUTES;
+    server->nroutes = conf->nendpoints + ARB_HTTP_OPERATOR_ROUTES;
     server->requests = arb_xcalloc(server->nroutes, sizeof(*server->requests));
     pthread_mutex_init(&server->dedup_lock, NULL);
     if (conf->dedup.window_s > 0)

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #define NS 1000000000LL
+#define MS 1000000LL
 
 /* RFC 9110 tchar. */
 static bool token_char(unsigned char c)
@@ -228,6 +229,9 @@ bool arb_edge_overdue(const struct arb_http_conf *http, const struct arb_conn_pr
     }
     if (conn->body_done)
         return false;
-    int64_t allowed = (int64_t)http->body_timeout_s * NS + conn->body_bytes * NS / http->body_min_rate;
+    if (conn->refused_ns != 0 && now_ns - conn->refused_ns > ARB_EDGE_REFUSED_GRACE_MS * MS)
+        return true;
+    int64_t allowed =
+        (int64_t)http->body_timeout_s * NS + conn->body_bytes * NS / http->body_min_rate;
     return now_ns - conn->body_started_ns > allowed;
 }
