@@ -38,6 +38,10 @@
 #define RETRY_AFTER_S "5"
 #define DISCARD_LIMIT (64 * 1024 * 1024) /* beyond this many unwanted body bytes: drop */
 #define PEM_FILE_MAX (1024 * 1024)
+/* The JSON walk recurses once per nesting level, up to ARB_JSON_MAX_DEPTH: about 500 bytes a
+ * level optimised, several KB under sanitizers. Set, so that no environment's stack limit
+ * decides whether a deep body is refused or crashes the bridge. */
+#define THREAD_STACK_BYTES (16 * 1024 * 1024)
 #define HEADERS_MAX 128 /* a head with more headers is refused (the memory limit cuts first) */
 
 const int arb_http_statuses[ARB_HTTP_NSTATUSES] = {200, 400, 401, 404, 405,
@@ -458,6 +462,7 @@ static int start_daemon(struct arb_http_server *server, const struct sockaddr_st
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
         MHD_OPTION_THREAD_POOL_SIZE, thread_count(http),
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)http->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)http->max_connections_per_ip,
         /* 16 KB a connection (headers and read buffer) instead of 32: measured, it took

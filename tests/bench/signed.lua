@@ -3,6 +3,8 @@
 -- HMAC comes from libcrypto through LuaJIT's FFI (wrk runs LuaJIT).
 --   BENCH_BODY    the seed event
 --   BENCH_SECRET  the signing secret ("" = no signature header)
+--   BENCH_INTERVAL_MS  pause of each connection between an answer and its next request
+--                      (0 or unset = as fast as possible; run.sh calibrates it for a rate)
 --   BENCH_DIR     tests/bench, for result.lua
 local ffi = require("ffi")
 ffi.cdef [[
@@ -47,6 +49,11 @@ function init(args)
   thread_id = tonumber(wrk.thread:get("id")) or 0
   -- a different run's call_ids differ too: the dedup window outlives one wrk run
   thread_id = thread_id * 1000 + math.random(0, 999) + (os.time() % 100) * 100000
+end
+
+local interval_ms = tonumber(os.getenv("BENCH_INTERVAL_MS") or "0") or 0
+function delay()
+  return interval_ms
 end
 
 function request()
