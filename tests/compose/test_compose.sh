@@ -51,9 +51,11 @@ engine=$("$src/scripts/container-images.sh" --engine 2>"$tmp/engine.err") ||
     skip "$(sed 's/^container-images.sh: ERROR: //' "$tmp/engine.err")"
 echo "ok: container engine: $engine"
 
-# One run per machine at a time: the compose file publishes fixed host ports.
-exec 9>"${TMPDIR:-/tmp}/airudder-compose-test.lock"
-flock -w 1200 9 || arb_fail "another container test holds ${TMPDIR:-/tmp}/airudder-compose-test.lock"
+# One run per machine at a time (whatever TMPDIR each has): the compose file publishes fixed
+# host ports.
+lock=/tmp/airudder-compose-test.lock
+exec 9>"$lock"
+flock -w 1200 9 || arb_fail "another container test holds $lock"
 # spawn NAME CMD...: arb_bg without the lock's descriptor, so nothing outlives the test holding it.
 spawn() {
     name=$1
@@ -280,6 +282,27 @@ remove() {
         "$engine" network rm "$n" >/dev/null 2>&1 || true
     done
 }
+# watch_stops PROJECT: note, in $tmp/died-PROJECT, each container of the project that stops
+# and its exit status (podman's events); check_stops PROJECT then prints them and fails unless
+# bridge, replay and desk stopped cleanly (0: a SIGKILL after the grace period is 137).
+watch_stops() {
+    [ "$engine" = podman ] || return 0
+    spawn "died-$1" podman events --filter event=died --filter "label=com.docker.compose.project=$1" \
+        --format '{{.Name}} {{.ContainerExitCode}}'
+}
+check_stops() {
+    [ "$engine" = podman ] || return 0
+    for service in bridge replay desk kafka; do
+        deadline=$(($(date +%s) + 10))
+        until grep -q "^$1_${service}_1 " "$tmp/died-$1.log" 2>/dev/null; do
+            [ "$(date +%s)" -lt "$deadline" ] || arb_fail "no stop of $service in podman's events"
+            sleep 0.2
+        done
+        code=$(sed -n "s/^$1_${service}_1 //p" "$tmp/died-$1.log" | tail -n 1)
+        figure "exit status of $service at down" "$code"
+        [ "$service" = kafka ] || arb_assert_eq 0 "$code" "$service stopped cleanly at down"
+    done
+}
 # show_logs PROJECT: the last lines of every container of the project (after a failure).
 show_logs() {
     for service in kafka topics desk bridge replay; do
@@ -365,9 +388,11 @@ flow_docker() {
     # podman drops a container's healthcheck timer when it stops; stop playing the timers too,
     # so no healthcheck exec races the stop.
     [ -d /run/systemd/system ] || [ "$engine" != podman ] || arb_stop healthchecks 5 2>/dev/null || true
+    watch_stops "$project"
     start=$(now_ms)
     run_block 4 'docker compose -f docker/docker-compose.yml' "$compose"
     figure "compose down (s)" "$((($(now_ms) - start) / 1000))"
+    check_stops "$project"
     arb_assert_eq 14 "$(grep -c '"signature_ok":true' "$tmp/block4.out")" "README's logs command shows the 14 deliveries"
     arb_assert_eq "" "$(containers "$project")" "no container of the project is left after down"
     [ -n "$("$engine" volume ls -q --filter "label=com.docker.compose.project=$project")" ] ||
@@ -403,9 +428,11 @@ flow_podman_compose() {
         "$(grep '^{' "$tmp/dry-run" | jq -s -c '[.[].value.message.msg_id]')" \
         "run replay --dry-run prints the seed event's 7 records"
     [ -d /run/systemd/system ] || arb_stop healthchecks-pc 5 2>/dev/null || true
+    watch_stops arbcomposepc
     start=$(now_ms)
     run_block 4 'docker compose -f docker/docker-compose.yml' "$pc"
     figure "podman-compose down (s)" "$((($(now_ms) - start) / 1000))"
+    check_stops arbcomposepc
     arb_assert_eq 7 "$(grep -c '"signature_ok":true' "$tmp/block4.out")" "podman-compose logs desk shows the 7 deliveries"
     arb_assert_eq "" "$(containers arbcomposepc)" "no container is left after podman-compose down"
 }
