@@ -16,11 +16,12 @@
 #      are in Kafka (read with Kafka's own console consumer in the kafka container) in order,
 #      in one partition, keyed by call_id; the desk container logs 7 signed deliveries in
 #      order; the programs run as uid 10001. Then `restart bridge replay`: both healthy again,
-#      a second event's 7 records and deliveries follow, nothing is delivered twice. Then the
-#      README's last block (logs, down): no container of the project is left; the kafka-data
-#      volume is (as documented), and goes with `down -v`.
+#      a second event's 7 records and deliveries follow, nothing is delivered twice (the
+#      group has committed the log end). Then the README's last block (logs, down): bridge,
+#      replay and desk exit 0, no container of the project is left; the kafka-data volume is
+#      (as documented), and goes with `down -v`.
 #   4. With podman, also podman-compose, the README's podman block: up, healthy, the seed
-#      event's 7 deliveries, down.
+#      event's 7 deliveries, docker/README.md's debug-mode `run`, down, clean exits.
 #
 # tests/compose/docker-compose.test.yml, the tests' override, only swaps the official Kafka
 # image (no registry answers here) for the local one of the same version. The compose file
