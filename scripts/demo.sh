@@ -41,9 +41,10 @@ done
 
 run=$(mktemp -d "${TMPDIR:-/tmp}/airudder-demo.XXXXXX")
 pids=
+sleeper=
 cleanup() {
     trap - EXIT INT TERM
-    for pid in $pids; do kill "$pid" 2>/dev/null || true; done
+    for pid in $pids $sleeper; do kill "$pid" 2>/dev/null || true; done
     for pid in $pids; do wait "$pid" 2>/dev/null || true; done
     "$root/tests/kafka/kafka.sh" stop "$run/kafka" 2>/dev/null || true
     rm -rf "$run"
@@ -59,6 +60,11 @@ free_port() {
         awk -v s="$hex" 'substr($2, length($2) - 4) == s { f = 1 } END { exit !f }' \
             /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$port"; return; }
     done
+}
+# shq STRING: STRING quoted for a POSIX shell ('...', inner quotes escaped), so a command
+# printed for the reader to paste runs as shown whatever the path or secret holds.
+shq() {
+    printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
 }
 wait_http() {
     i=0
@@ -88,13 +94,14 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bridge_port
 done
 
 event=$root/tests/fixtures/channel.message.sent.json
-sign="openssl dgst -sha256 -hmac \"\$AIRUDDER_SIGN_SECRET\" -r < $event | cut -d' ' -f1"
-post="curl -s -w ' HTTP %{http_code}' -H 'Content-Type: application/json' -H \"X-AIRudder-Sign: \$($sign)\" --data-binary @$event http://127.0.0.1:$bridge_port/v1/events"
+# The one command that posts the event, signed: it runs as printed in any shell (the secret
+# and the path are in it, quoted), and the demo runs exactly that text.
+sign="openssl dgst -sha256 -hmac $(shq "$AIRUDDER_SIGN_SECRET") -r < $(shq "$event") | cut -d' ' -f1"
+post="curl -s -w ' HTTP %{http_code}\\n' -H 'Content-Type: application/json' -H \"X-AIRudder-Sign: \$($sign)\" --data-binary @$(shq "$event") http://127.0.0.1:$bridge_port/v1/events"
 
 say "POST the signed channel.message.sent event (7 messages)"
-echo "\$ $post"
+printf '$ %s\n' "$post"
 sh -c "$post"
-echo
 
 say "its records in Kafka (topic airudder.messages, key = call_id)"
 kcat -b "$bootstrap" -C -t airudder.messages -o beginning -c 7 -e -q -J |
@@ -136,10 +143,19 @@ if $once; then
     exit 0
 fi
 say "running: bridge http://127.0.0.1:$bridge_port/v1/events, Kafka $bootstrap, desk http://127.0.0.1:$desk_port/events"
-echo "post again:   AIRUDDER_SIGN_SECRET=$AIRUDDER_SIGN_SECRET sh -c '$post'"
-echo "read Kafka:   kcat -b $bootstrap -C -t airudder.messages -J"
-echo "desk record:  tail -f $run/desk.out"
-echo "replay:       http://127.0.0.1:$admin_port/metrics"
-echo "logs:         $run/bridge.log $run/replay.log"
+# Each line is a label and a command that runs as printed, pasted into any shell
+# (tests/integration/test_demo_commands.sh runs them all). printf, not echo: dash's echo
+# would turn the \n of curl's -w into a line break.
+printf 'post again:   %s\n' "$post"
+printf 'read Kafka:   %s\n' "kcat -b $bootstrap -C -t airudder.messages -o beginning -e -J"
+printf 'desk record:  %s\n' "tail -f $(shq "$run/desk.out")"
+printf 'replay:       %s\n' "curl -s http://127.0.0.1:$admin_port/metrics"
+printf 'logs:         %s\n' "tail -n 20 $(shq "$run/bridge.log") $(shq "$run/replay.log")"
 echo "Ctrl-C stops everything."
-while :; do sleep 3600; done
+# A sleep in the background and `wait`: a SIGTERM (or SIGINT) ends the wait at once and runs
+# the trap, where a sleep in the foreground would hold it off until the sleep ended.
+while :; do
+    sleep 3600 &
+    sleeper=$!
+    wait "$sleeper" || true
+done

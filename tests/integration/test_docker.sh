@@ -1,6 +1,7 @@
 #!/bin/sh
 # The container deployment (docker/), checked without a container engine: nothing here builds
-# or runs an image, so what can be checked offline is checked.
+# or runs an image (tests/compose/test_compose.sh does, where an engine works), so this is what
+# can be checked offline, on every machine.
 #   - docker-compose.yml is valid for Compose (`docker-compose config`, Compose 1.29, which
 #     needs no engine) and refuses to start without the two secrets; every file it refers to
 #     exists; each service has a healthcheck, waits on the right condition, and uses the
