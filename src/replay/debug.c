@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -506,10 +507,23 @@ static bool buffer_full(const struct debug *dbg)
            arb_pipeline_total(dbg->pipeline) >= (size_t)dbg->conf->replay.max_buffered;
 }
 
-static int read_all(struct debug *dbg, volatile sig_atomic_t *stop)
+/* Asked to stop: by a signal (the command line's run, on this thread), or by the viewer's
+ * flag (a re-send, on a thread of the viewer's server). */
+struct stop {
+    volatile sig_atomic_t *signal;
+    const atomic_bool *flag;
+};
+
+static bool stopping(const struct stop *stop)
+{
+    return (stop->signal != NULL && *stop->signal) ||
+           (stop->flag != NULL && atomic_load(stop->flag));
+}
+
+static int read_all(struct debug *dbg, const struct stop *stop)
 {
     struct arb_error err;
-    while (!*stop) {
+    while (!stopping(stop)) {
         bool reading = !all_done(dbg) && !limit_reached(dbg);
         bool delivering = dbg->pipeline != NULL && arb_pipeline_total(dbg->pipeline) > 0;
         if (!reading && !delivering)
@@ -596,7 +610,7 @@ static void on_outcome(void *opaque, const struct arb_outcome *outcome)
 
 /* Read, and print or deliver; 0, 1 (a bad request: err), or 2 (a runtime failure). */
 static int run(const struct arb_replay_conf *conf, const struct arb_debug_opts *opts,
-               volatile sig_atomic_t *stop, bool quiet, struct arb_debug_report *report,
+               const struct stop *stop, bool quiet, struct arb_debug_report *report,
                struct arb_error *err)
 {
     struct arb_replay_conf local = *conf;
@@ -646,16 +660,18 @@ int arb_debug_run(const struct arb_replay_conf *conf, const struct arb_debug_opt
                   volatile sig_atomic_t *stop)
 {
     struct arb_error err;
-    int status = run(conf, opts, stop, false, NULL, &err);
+    const struct stop signalled = {stop, NULL};
+    int status = run(conf, opts, &signalled, false, NULL, &err);
     if (status == 1)
         fprintf(stderr, "airudder-replay: %s\n", err.message);
     return status;
 }
 
 int arb_debug_resend(const struct arb_replay_conf *conf, const struct arb_resend *resend,
-                     volatile sig_atomic_t *stop, struct arb_debug_report *report,
+                     const atomic_bool *stop, struct arb_debug_report *report,
                      struct arb_error *err)
 {
+    const struct stop flagged = {NULL, stop};
     struct arb_debug_opts *opts = arb_debug_opts_new();
     struct arb_selection *sel = &opts->selection;
 
@@ -675,7 +691,7 @@ int arb_debug_resend(const struct arb_replay_conf *conf, const struct arb_resend
         sel->has_until = true;
         sel->until_ms = resend->until_ms;
     }
-    int status = run(conf, opts, stop, true, report, err);
+    int status = run(conf, opts, &flagged, true, report, err);
     arb_debug_opts_destroy(opts);
     return status == 0 ? 0 : -1;
 }

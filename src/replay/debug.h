@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "arb/config.h"
@@ -54,10 +55,11 @@ struct arb_debug_report {
 };
 
 /* Run it as debug mode runs (a consumer of its own, no group, no commit; the pipeline of
- * service mode; the delivery log), printing nothing. 0, or -1 with err; report is filled
- * either way (arb_debug_report_clear frees it). */
+ * service mode; the delivery log), printing nothing, from any thread; it ends early once
+ * *stop is true. 0, or -1 with err; report is filled either way (arb_debug_report_clear
+ * frees it). */
 int arb_debug_resend(const struct arb_replay_conf *conf, const struct arb_resend *resend,
-                     volatile sig_atomic_t *stop, struct arb_debug_report *report,
+                     const atomic_bool *stop, struct arb_debug_report *report,
                      struct arb_error *err);
 void arb_debug_report_clear(struct arb_debug_report *report);
 

@@ -25,6 +25,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@
 
 struct viewer {
     const struct arb_replay_conf *conf;
-    volatile sig_atomic_t *stop;
+    atomic_bool stopping; /* set by the main thread on a signal; re-sends watch it */
     struct arb_view_policy policy;
     char desk_host[256];
     pthread_mutex_t resend_lock;
@@ -398,7 +399,7 @@ static enum MHD_Result serve_resend(struct viewer *v, struct MHD_Connection *con
     }
     size_t planned = arb_conversation_resend_plan(conv, (size_t)index, &starts, &nstarts, &until_ms);
     const struct arb_resend resend = {req->call_id, starts, nstarts, true, until_ms};
-    int rc = arb_debug_resend(v->conf, &resend, v->stop, &report, &err);
+    int rc = arb_debug_resend(v->conf, &resend, &v->stopping, &report, &err);
     if (rc != 0)
         snprintf(error, sizeof(error), "%s", err.message);
     const struct arb_resend_summary summary = {
@@ -561,7 +562,7 @@ int arb_viewer_run(const struct arb_replay_conf *conf, volatile sig_atomic_t *st
     char host[256];
     int port = 0;
     bool ipv6 = false;
-    struct viewer v = {.conf = conf, .stop = stop};
+    struct viewer v = {.conf = conf};
 
     if (arb_listen_resolve(conf->viewer.listen, &addr, &ipv6, &err) != 0 ||
         arb_listen_parse(conf->viewer.listen, host, sizeof(host), &port) != 0) {
@@ -572,6 +573,7 @@ int arb_viewer_run(const struct arb_replay_conf *conf, volatile sig_atomic_t *st
                                         !arb_listen_is_loopback(host)};
     if (!arb_url_web(conf->desk.url, v.desk_host, sizeof(v.desk_host)))
         snprintf(v.desk_host, sizeof(v.desk_host), "%s", "the configured desk");
+    atomic_init(&v.stopping, false);
     pthread_mutex_init(&v.resend_lock, NULL);
     struct MHD_Daemon *daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -593,6 +595,7 @@ int arb_viewer_run(const struct arb_replay_conf *conf, volatile sig_atomic_t *st
         nanosleep(&ts, NULL);
     }
     arb_log_kv(ARB_LOG_INFO, "viewer stopping", NULL);
+    atomic_store(&v.stopping, true); /* a re-send under way ends, then its connection */
     MHD_stop_daemon(daemon);
     pthread_mutex_destroy(&v.resend_lock);
     return 0;
