@@ -382,7 +382,9 @@ int arb_service_check_conf(const struct arb_replay_conf *conf, struct arb_conf_e
     if (kconf != NULL)
         rd_kafka_conf_destroy(kconf);
     int pipeline = arb_pipeline_check_conf(conf, errors);
-    int delivery_log = arb_delivery_log_check_conf(conf, errors);
+    /* The same kafka.properties again: only worth checking when they passed so far (its
+     * own defaults are fixed), so a bad property is not reported once more. */
+    int delivery_log = errors->count == 0 ? arb_delivery_log_check_conf(conf, errors) : 0;
     return pipeline == 0 && delivery_log == 0 && kconf != NULL ? 0 : -1;
 }
 
