@@ -359,6 +359,38 @@ static void test_unknown_type_falls_back_to_json(void **state)
     json_decref(event);
 }
 
+/* A record without a message (an event without messages) and one that is not JSON. */
+static void test_records_without_a_message(void **state)
+{
+    (void)state;
+    struct arb_conversation *conv = arb_conversation_new("c");
+    const char *values[] = {"{\"event\":\"generic\",\"call_id\":\"c\",\"status\":\"<closed>\","
+                            "\"message_count\":0,\"received_at\":1}",
+                            "<not json>"};
+    for (size_t i = 0; i < 2; i++) {
+        const struct arb_conv_record r = {.topic = TOPIC, .offset = (int64_t)i, .timestamp_ms = 1,
+                                          .key = "c", .key_len = 1, .value = values[i],
+                                          .value_len = strlen(values[i])};
+        assert_true(arb_conversation_add_record(conv, &r, 10));
+    }
+    arb_conversation_finish(conv);
+    json_t *doc = as_json(conv);
+    char *kinds = field_list(doc, "kind"), *sides = field_list(doc, "side");
+    assert_string_equal(kinds, "event,event");
+    assert_string_equal(sides, "center,center");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(doc, "records"), 1), "value")),
+                        "<not json>");
+    char *html = as_html(conv, false);
+    assert_non_null(strstr(html, "&quot;status&quot;: &quot;&lt;closed&gt;&quot;"));
+    assert_non_null(strstr(html, "<pre class=\"raw\">&lt;not json&gt;</pre>"));
+    assert_null(strstr(html, "<not"));
+    free(html);
+    free(kinds);
+    free(sides);
+    json_decref(doc);
+    arb_conversation_destroy(conv);
+}
+
 /* ---- order, outcomes, re-send ---- */
 
 static json_t *three_messages(void)
@@ -620,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_documented_shapes),
         cmocka_unit_test(test_hostile_text_is_shown_as_text),
         cmocka_unit_test(test_unknown_type_falls_back_to_json),
+        cmocka_unit_test(test_records_without_a_message),
         cmocka_unit_test(test_order_keeps_partitions_and_merges_by_time),
         cmocka_unit_test(test_outcomes_under_their_records),
         cmocka_unit_test(test_resend_plan),
