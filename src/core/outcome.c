@@ -1,57 +1,123 @@
 /* outcome.c - the delivery log's record, written and read back (see outcome.h). */
 #include "arb/outcome.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
 
 const char *arb_outcome_status_name(enum arb_outcome_status status)
 {
     return status == ARB_OUTCOME_DELIVERED ? "delivered" : "dead-lettered";
 }
 
-/* A string, or null when absent or not UTF-8 (json_stringn refuses invalid UTF-8). */
-static json_t *string_or_null(const char *s, size_t len)
+/* Encoding is written by hand, not with Jansson: it runs once per delivery on the
+ * replay's loop, and building and dumping a tree would cost it several times more. */
+
+/* Valid UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF)? */
+static bool utf8_valid(const unsigned char *s, size_t len)
 {
-    json_t *value = s != NULL ? json_stringn(s, len) : NULL;
-    return value != NULL ? value : json_null();
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (len - i <= n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += n + 1;
+    }
+    return true;
 }
 
-static json_t *cstring_or_null(const char *s)
+/* "name": then the string, escaped, or null when absent or not UTF-8. */
+static void put_string(struct arb_buf *out, const char *name, const char *s, size_t len)
 {
-    return string_or_null(s, s != NULL ? strlen(s) : 0);
+    static const char hex[] = "0123456789abcdef";
+    arb_buf_printf(out, ",\"%s\":", name);
+    if (s == NULL || !utf8_valid((const unsigned char *)s, len)) {
+        arb_buf_puts(out, "null");
+        return;
+    }
+    arb_buf_puts(out, "\"");
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        arb_buf_append(out, s + start, i - start);
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            arb_buf_append(out, esc, 2);
+        } else {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            arb_buf_append(out, esc, 6);
+        }
+        start = i + 1;
+    }
+    arb_buf_append(out, s + start, len - start);
+    arb_buf_puts(out, "\"");
 }
 
-static json_t *time_or_null(int64_t ms)
+static void put_cstring(struct arb_buf *out, const char *name, const char *s)
 {
-    return ms > 0 ? json_integer((json_int_t)ms) : json_null();
+    put_string(out, name, s, s != NULL ? strlen(s) : 0);
+}
+
+static void put_integer(struct arb_buf *out, const char *name, long long value)
+{
+    arb_buf_printf(out, ",\"%s\":%lld", name, value);
+}
+
+static void put_time(struct arb_buf *out, const char *name, int64_t ms)
+{
+    if (ms > 0)
+        put_integer(out, name, (long long)ms);
+    else
+        arb_buf_printf(out, ",\"%s\":null", name);
 }
 
 void arb_outcome_encode(const struct arb_outcome *o, struct arb_buf *out)
 {
-    json_t *obj = json_object();
-    json_object_set_new(obj, "v", json_integer(ARB_OUTCOME_VERSION));
-    json_object_set_new(obj, "status", json_string(arb_outcome_status_name(o->status)));
-    json_object_set_new(obj, "mode", json_string(o->mode != NULL ? o->mode : "service"));
-    json_object_set_new(obj, "call_id", string_or_null(o->call_id, o->call_id_len));
-    json_object_set_new(obj, "topic", cstring_or_null(o->topic));
-    json_object_set_new(obj, "partition", json_integer(o->partition));
-    json_object_set_new(obj, "offset", json_integer((json_int_t)o->offset));
-    json_object_set_new(obj, "msg_id", cstring_or_null(o->msg_id));
-    json_object_set_new(obj, "idempotency_key", cstring_or_null(o->idempotency_key));
-    json_object_set_new(obj, "attempts", json_integer(o->attempts));
-    json_object_set_new(obj, "desk_status", json_integer(o->desk_status));
-    json_object_set_new(obj, "desk_error", cstring_or_null(o->desk_error));
-    json_object_set_new(obj, "reason", cstring_or_null(o->reason));
-    json_object_set_new(obj, "first_attempt_at", time_or_null(o->first_attempt_ms));
-    json_object_set_new(obj, "last_attempt_at", time_or_null(o->last_attempt_ms));
-    json_object_set_new(obj, "done_at", time_or_null(o->done_ms));
-    char *text = json_dumps(obj, DUMP_FLAGS);
-    if (text != NULL)
-        arb_buf_puts(out, text);
-    free(text);
-    json_decref(obj);
+    arb_buf_printf(out, "{\"v\":%d", ARB_OUTCOME_VERSION);
+    put_cstring(out, "status", arb_outcome_status_name(o->status));
+    put_cstring(out, "mode", o->mode != NULL ? o->mode : "service");
+    put_string(out, "call_id", o->call_id, o->call_id != NULL ? o->call_id_len : 0);
+    put_cstring(out, "topic", o->topic);
+    put_integer(out, "partition", o->partition);
+    put_integer(out, "offset", (long long)o->offset);
+    put_cstring(out, "msg_id", o->msg_id);
+    put_cstring(out, "idempotency_key", o->idempotency_key);
+    put_integer(out, "attempts", o->attempts);
+    put_integer(out, "desk_status", o->desk_status);
+    put_cstring(out, "desk_error", o->desk_error);
+    put_cstring(out, "reason", o->reason);
+    put_time(out, "first_attempt_at", o->first_attempt_ms);
+    put_time(out, "last_attempt_at", o->last_attempt_ms);
+    put_time(out, "done_at", o->done_ms);
+    arb_buf_puts(out, "}");
 }
 
 static const char *string_of(json_t *obj, const char *name)

@@ -108,6 +108,46 @@ static void test_never_sent_has_null_times_and_key(void **state)
     arb_buf_free(&out);
 }
 
+/* The hand-written encoder against Jansson's parser: escapes, UTF-8 kept, invalid UTF-8
+ * (overlong, surrogate, cut, past U+10FFFF) as null. */
+static void test_strings_are_escaped_or_null(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        const char *out; /* NULL: null */
+    } cases[] = {
+        {"plain", "plain"},
+        {"q\"uote\\back", "q\"uote\\back"},
+        {"ctl\x01\n\t\x1f", "ctl\x01\n\t\x1f"},
+        {"utf-8 \xe4\xb8\x80 \xf0\x9f\x91\x89", "utf-8 \xe4\xb8\x80 \xf0\x9f\x91\x89"},
+        {"\xc0\xaf", NULL},         /* overlong '/' */
+        {"\xed\xa0\x80", NULL},     /* a surrogate */
+        {"\xe4\xb8", NULL},          /* cut */
+        {"\xf4\x90\x80\x80", NULL}, /* past U+10FFFF */
+        {"\xff", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct arb_outcome o = DELIVERED;
+        o.reason = cases[i].in;
+        o.msg_id = cases[i].in;
+        struct arb_buf out;
+        arb_buf_init(&out);
+        arb_outcome_encode(&o, &out);
+        struct arb_outcome_parsed parsed;
+        assert_int_equal(arb_outcome_parse(out.data, out.len, &parsed, NULL), 0);
+        if (cases[i].out == NULL) {
+            assert_null(parsed.outcome.reason);
+            assert_null(parsed.outcome.msg_id);
+        } else {
+            assert_string_equal(parsed.outcome.reason, cases[i].out);
+            assert_string_equal(parsed.outcome.msg_id, cases[i].out);
+        }
+        arb_outcome_parsed_clear(&parsed);
+        arb_buf_free(&out);
+    }
+}
+
 static void test_refuses_what_is_not_a_record(void **state)
 {
     (void)state;
@@ -137,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_encode_is_the_documented_shape),
         cmocka_unit_test(test_round_trip_of_a_dead_letter),
         cmocka_unit_test(test_never_sent_has_null_times_and_key),
+        cmocka_unit_test(test_strings_are_escaped_or_null),
         cmocka_unit_test(test_refuses_what_is_not_a_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
