@@ -6,8 +6,14 @@
  * partition and empty plans are reported before anything is read. Then a consumer with
  * manually assigned partitions (no subscription, no group membership, auto-commit off: the
  * service group never sees it) reads each partition from its start to its end; selected
- * records are printed or handed to the same pipeline service mode uses. */
+ * records are printed or handed to the same pipeline service mode uses, and what becomes of
+ * each goes to the delivery log (mode "resend") as in service mode.
+ *
+ * The viewer's "re-send from here" is a debug run too (arb_debug_resend): --offsets at the
+ * chosen records, --call-id of the conversation, --until its last record, quiet, and the
+ * outcomes handed back to show. */
 #include "debug.h"
+#include "delivery_log.h"
 #include "kafka.h"
 #include "pipeline.h"
 
@@ -20,6 +26,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +147,8 @@ struct debug {
     struct range *ranges;
     int nranges;
     struct arb_pipeline *pipeline;
+    struct arb_delivery_log *delivery_log;
+    struct arb_debug_report *report; /* the outcomes, for arb_debug_resend; or NULL */
     uint64_t scanned, matched;
     bool progress;
     int64_t progress_ns;
@@ -498,10 +507,23 @@ static bool buffer_full(const struct debug *dbg)
            arb_pipeline_total(dbg->pipeline) >= (size_t)dbg->conf->replay.max_buffered;
 }
 
-static int read_all(struct debug *dbg, volatile sig_atomic_t *stop)
+/* Asked to stop: by a signal (the command line's run, on this thread), or by the viewer's
+ * flag (a re-send, on a thread of the viewer's server). */
+struct stop {
+    volatile sig_atomic_t *signal;
+    const atomic_bool *flag;
+};
+
+static bool stopping(const struct stop *stop)
+{
+    return (stop->signal != NULL && *stop->signal) ||
+           (stop->flag != NULL && atomic_load(stop->flag));
+}
+
+static int read_all(struct debug *dbg, const struct stop *stop)
 {
     struct arb_error err;
-    while (!*stop) {
+    while (!stopping(stop)) {
         bool reading = !all_done(dbg) && !limit_reached(dbg);
         bool delivering = dbg->pipeline != NULL && arb_pipeline_total(dbg->pipeline) > 0;
         if (!reading && !delivering)
@@ -565,38 +587,128 @@ static void summary(const struct debug *dbg)
             dbg->opts->dry_run ? "" : " (delivered or dead-lettered)");
 }
 
-int arb_debug_run(const struct arb_replay_conf *conf, const struct arb_debug_opts *opts,
-                  volatile sig_atomic_t *stop)
+/* The pipeline finished a record: to the delivery log, and to the report when asked. */
+static void on_outcome(void *opaque, const struct arb_outcome *outcome)
+{
+    struct debug *dbg = opaque;
+    arb_delivery_log_write(dbg->delivery_log, outcome);
+    if (dbg->report == NULL)
+        return;
+    struct arb_debug_report *report = dbg->report;
+    report->outcomes =
+        arb_xrealloc(report->outcomes, (report->noutcomes + 1) * sizeof(*report->outcomes));
+    struct arb_outcome *copy = &report->outcomes[report->noutcomes++];
+    *copy = *outcome;
+    copy->mode = "resend";
+    copy->call_id = outcome->call_id ? arb_xstrndup(outcome->call_id, outcome->call_id_len) : NULL;
+    copy->topic = outcome->topic ? arb_xstrdup(outcome->topic) : NULL;
+    copy->msg_id = outcome->msg_id ? arb_xstrdup(outcome->msg_id) : NULL;
+    copy->idempotency_key = outcome->idempotency_key ? arb_xstrdup(outcome->idempotency_key) : NULL;
+    copy->desk_error = outcome->desk_error ? arb_xstrdup(outcome->desk_error) : NULL;
+    copy->reason = outcome->reason ? arb_xstrdup(outcome->reason) : NULL;
+}
+
+/* Read, and print or deliver; 0, 1 (a bad request: err), or 2 (a runtime failure). */
+static int run(const struct arb_replay_conf *conf, const struct arb_debug_opts *opts,
+               const struct stop *stop, bool quiet, struct arb_debug_report *report,
+               struct arb_error *err)
 {
     struct arb_replay_conf local = *conf;
     struct arb_conf_errors errors = {0};
-    struct arb_error err;
-    struct debug dbg = {.conf = &local, .opts = opts, .progress = isatty(STDERR_FILENO)};
+    struct debug dbg = {.conf = &local, .opts = opts, .report = report,
+                        .progress = !quiet && isatty(STDERR_FILENO)};
     int status = 1;
 
     if (opts->desk_url != NULL)
         local.desk.url = opts->desk_url;
-    dbg.rk = new_consumer(&local, &err);
-    if (dbg.rk == NULL || make_plan(&dbg, &err) != 0 || assign(&dbg, &err) != 0) {
-        fprintf(stderr, "airudder-replay: %s\n", err.message);
+    dbg.rk = new_consumer(&local, err);
+    if (dbg.rk == NULL || make_plan(&dbg, err) != 0 || assign(&dbg, err) != 0)
         goto out;
-    }
-    if (!opts->dry_run && (dbg.pipeline = arb_pipeline_new(&local, NULL, NULL, &errors)) == NULL) {
-        fprintf(stderr, "airudder-replay: %s\n", errors.count ? errors.messages[0] : "pipeline");
-        goto out;
+    if (!opts->dry_run) {
+        if ((dbg.pipeline = arb_pipeline_new(&local, NULL, NULL, &errors)) == NULL ||
+            arb_delivery_log_new(&local, "resend", &dbg.delivery_log, &errors) != 0) {
+            arb_error_set(err, ARB_E_INVALID, "%s", errors.count ? errors.messages[0] : "pipeline");
+            goto out;
+        }
+        arb_pipeline_on_outcome(dbg.pipeline, on_outcome, &dbg);
     }
     status = read_all(&dbg, stop) == 0 ? 0 : 2;
+    if (status != 0)
+        arb_error_set(err, ARB_E_KAFKA, "the delivery loop failed");
     fflush(stdout);
-    summary(&dbg);
+    if (!quiet)
+        summary(&dbg);
 out:
+    if (report != NULL) {
+        report->scanned = dbg.scanned;
+        report->matched = dbg.matched;
+    }
     if (dbg.rk != NULL) {
         rd_kafka_consumer_close(dbg.rk);
         rd_kafka_destroy(dbg.rk);
     }
     arb_pipeline_destroy(dbg.pipeline, 1000);
+    arb_delivery_log_destroy(dbg.delivery_log, 2000); /* the viewer shows them next */
     for (int i = 0; i < dbg.nranges; i++)
         free(dbg.ranges[i].topic);
     free(dbg.ranges);
     arb_conf_errors_clear(&errors);
     return status;
+}
+
+int arb_debug_run(const struct arb_replay_conf *conf, const struct arb_debug_opts *opts,
+                  volatile sig_atomic_t *stop)
+{
+    struct arb_error err;
+    const struct stop signalled = {stop, NULL};
+    int status = run(conf, opts, &signalled, false, NULL, &err);
+    if (status == 1)
+        fprintf(stderr, "airudder-replay: %s\n", err.message);
+    return status;
+}
+
+int arb_debug_resend(const struct arb_replay_conf *conf, const struct arb_resend *resend,
+                     const atomic_bool *stop, struct arb_debug_report *report,
+                     struct arb_error *err)
+{
+    const struct stop flagged = {NULL, stop};
+    struct arb_debug_opts *opts = arb_debug_opts_new();
+    struct arb_selection *sel = &opts->selection;
+
+    memset(report, 0, sizeof(*report));
+    opts->active = true;
+    sel->start = ARB_START_OFFSETS;
+    sel->offsets = arb_xcalloc(resend->nstarts + 1, sizeof(*sel->offsets));
+    for (size_t i = 0; i < resend->nstarts; i++) {
+        sel->offsets[i] = resend->starts[i];
+        sel->offsets[i].topic = arb_xstrdup(resend->starts[i].topic);
+    }
+    sel->noffsets = resend->nstarts;
+    sel->call_ids = arb_xcalloc(1, sizeof(*sel->call_ids)); /* as is: no splitting at ',' */
+    sel->call_ids[0] = arb_xstrdup(resend->call_id);
+    sel->ncall_ids = 1;
+    if (resend->has_until) {
+        sel->has_until = true;
+        sel->until_ms = resend->until_ms;
+    }
+    int status = run(conf, opts, &flagged, true, report, err);
+    arb_debug_opts_destroy(opts);
+    return status == 0 ? 0 : -1;
+}
+
+void arb_debug_report_clear(struct arb_debug_report *report)
+{
+    if (report == NULL)
+        return;
+    for (size_t i = 0; i < report->noutcomes; i++) {
+        struct arb_outcome *o = &report->outcomes[i];
+        free((char *)o->call_id);
+        free((char *)o->topic);
+        free((char *)o->msg_id);
+        free((char *)o->idempotency_key);
+        free((char *)o->desk_error);
+        free((char *)o->reason);
+    }
+    free(report->outcomes);
+    memset(report, 0, sizeof(*report));
 }

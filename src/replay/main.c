@@ -1,11 +1,13 @@
 /* main.c - airudder-replay: load the configuration, then run service mode (a consumer-group
- * member delivering every record to the desk) or, when any debug flag is given, debug mode
- * (read a chosen range of history, print it or re-send it, commit nothing).
+ * member delivering every record to the desk), or, when any debug flag is given, debug mode
+ * (read a chosen range of history, print it or re-send it, commit nothing), or with --view
+ * the conversation viewer (pages of history and of the delivery log, re-send from a point).
  *
  * Signal handlers only set flags; the modes' loops act on them. */
 #include "debug.h"
 #include "pipeline.h"
 #include "service.h"
+#include "viewer.h"
 
 #include "process.h"
 
@@ -24,6 +26,8 @@
 #include <unistd.h>
 
 #define DEFAULT_CONFIG "conf/airudder-replay.conf"
+#define OPT_VIEW 1000 /* above debug mode's option values */
+#define DEBUG_OPTIONS_MAX 32
 
 static void usage(FILE *out)
 {
@@ -33,11 +37,13 @@ static void usage(FILE *out)
             "                       [--until TIME] [--call-id ID]... [--event NAME]...\n"
             "                       [--sender-type T]... [--limit N] [--follow] [--dry-run]\n"
             "                       [--desk-url URL]\n"
+            "       airudder-replay [-c FILE] --view\n"
             "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
             "  -t       check the configuration and exit\n"
             "  -V       print the version and exit\n"
             "Without debug flags: service mode, the consumer group delivering to the desk.\n"
             "With any of them: debug mode, reading the chosen records without committing.\n"
+            "With --view: the conversation viewer on viewer.listen.\n"
             "TIME is RFC 3339 (2026-11-23T10:05:00Z) or epoch milliseconds, compared with the\n"
             "Kafka record timestamp (when the bridge received the event).\n");
 }
@@ -68,8 +74,22 @@ static struct arb_replay_conf *load_conf(const char *file)
     return conf;
 }
 
+/* Debug mode's options and --view. */
+static void long_options(struct option *out)
+{
+    size_t n = 0;
+    while (arb_debug_long_options[n].name != NULL && n + 2 < DEBUG_OPTIONS_MAX) {
+        out[n] = arb_debug_long_options[n];
+        n++;
+    }
+    out[n++] = (struct option){"view", no_argument, NULL, OPT_VIEW};
+    out[n] = (struct option){NULL, 0, NULL, 0};
+}
+
 int main(int argc, char **argv)
 {
+    struct option options[DEBUG_OPTIONS_MAX];
+    bool view = false;
     const char *file = DEFAULT_CONFIG;
     bool check_only = false;
     struct arb_replay_conf *conf = NULL;
@@ -78,9 +98,11 @@ int main(int argc, char **argv)
     int status = ARB_EXIT_CONFIG;
     int opt, index;
 
-    while ((opt = getopt_long(argc, argv, "c:tVh", arb_debug_long_options, &index)) != -1) {
+    long_options(options);
+    while ((opt = getopt_long(argc, argv, "c:tVh", options, &index)) != -1) {
         switch (opt) {
         case 'c': file = optarg; break;
+        case OPT_VIEW: view = true; break;
         case 't': check_only = true; break;
         case 'V': version(); status = 0; goto out;
         case 'h': usage(stdout); status = 0; goto out;
@@ -99,6 +121,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "airudder-replay: %s\n", err.message);
         goto out;
     }
+    if (view && arb_debug_opts_active(debug)) {
+        fprintf(stderr, "airudder-replay: --view and the debug flags exclude each other\n");
+        goto out;
+    }
     conf = load_conf(file);
     if (conf == NULL)
         goto out;
@@ -112,7 +138,9 @@ int main(int argc, char **argv)
         goto out;
     }
     arb_signals_install();
-    if (arb_debug_opts_active(debug))
+    if (view)
+        status = arb_viewer_run(conf, &arb_stop_requested);
+    else if (arb_debug_opts_active(debug))
         status = arb_debug_run(conf, debug, &arb_stop_requested);
     else
         status = arb_service_run(conf, &arb_stop_requested, &arb_reopen_requested);

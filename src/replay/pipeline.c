@@ -58,6 +58,7 @@ struct job {
     bool built;
     unsigned attempts, deadletter_attempts;
     int64_t first_attempt_ns;
+    int64_t last_attempt_ns; /* when the latest attempt started, for the delivery log */
     long last_status;
     char last_error[128];
     char reason[ARB_ERROR_MSG_MAX + 64]; /* why it is being dead-lettered */
@@ -84,6 +85,9 @@ struct arb_pipeline {
 
     struct arb_kafka_producer *deadletter;
     int wake[2]; /* the dead-letter producer writes here when it has reports */
+
+    arb_outcome_fn *on_outcome; /* the delivery log's hook, or NULL */
+    void *outcome_opaque;
 
     atomic_bool desk_reachable;
     atomic_uint_fast64_t delivered, retried, deadlettered, attempts, held, running;
@@ -280,6 +284,34 @@ static void note_desk_answer(struct arb_pipeline *pipeline, const struct arb_des
         arb_log_kv(ARB_LOG_INFO, "desk answering again", "url", pipeline->conf->desk.url, NULL);
 }
 
+/* What became of a record, for the delivery log, while the job still holds it. */
+static void report_outcome(struct arb_pipeline *pipeline, const struct job *job,
+                           enum arb_outcome_status status)
+{
+    if (pipeline->on_outcome == NULL)
+        return;
+    int64_t now_ns = arb_now_ns(), now_ms = arb_wall_ms();
+    bool sent = job->attempts > 0;
+    const struct arb_outcome outcome = {
+        .status = status,
+        .call_id = job->key,
+        .call_id_len = job->key_len,
+        .topic = job->topic,
+        .partition = job->partition,
+        .offset = job->offset,
+        .msg_id = record_header(job, "airudder-msg-id"),
+        .idempotency_key = job->built ? job->delivery.idempotency_key : NULL,
+        .attempts = job->attempts,
+        .desk_status = job->last_status,
+        .desk_error = job->last_status == 0 && job->last_error[0] != '\0' ? job->last_error : NULL,
+        .reason = status == ARB_OUTCOME_DEADLETTERED ? job->reason : NULL,
+        .first_attempt_ms = sent ? now_ms - (now_ns - job->first_attempt_ns) / 1000000 : 0,
+        .last_attempt_ms = sent ? now_ms - (now_ns - job->last_attempt_ns) / 1000000 : 0,
+        .done_ms = now_ms,
+    };
+    pipeline->on_outcome(pipeline->outcome_opaque, &outcome);
+}
+
 static void on_desk_done(void *opaque, const struct arb_desk_result *result)
 {
     struct job *job = opaque;
@@ -291,6 +323,7 @@ static void on_desk_done(void *opaque, const struct arb_desk_result *result)
     arb_histogram_observe(&pipeline->duration, result->duration_ns);
     note_desk_answer(pipeline, result);
     job->transfer = NULL;
+    job->last_attempt_ns = now - result->duration_ns;
     job->last_status = result->status;
     snprintf(job->last_error, sizeof(job->last_error), "%s", result->error ? result->error : "");
 
@@ -301,6 +334,7 @@ static void on_desk_done(void *opaque, const struct arb_desk_result *result)
     switch (decision.verdict) {
     case ARB_VERDICT_DELIVERED:
         atomic_fetch_add(&pipeline->delivered, 1);
+        report_outcome(pipeline, job, ARB_OUTCOME_DELIVERED);
         finish(pipeline, job);
         return;
     case ARB_VERDICT_RETRY:
@@ -439,6 +473,7 @@ static void on_deadletter_report(struct arb_kafka_ticket *ticket, const struct a
     arb_log_kv(ARB_LOG_WARN, "record dead-lettered", "origin", origin, "reason", job->reason,
                NULL);
     atomic_fetch_add(&pipeline->deadlettered, 1);
+    report_outcome(pipeline, job, ARB_OUTCOME_DEADLETTERED);
     finish(pipeline, job);
 }
 
@@ -552,6 +587,12 @@ size_t arb_pipeline_pending(const struct arb_pipeline *pipeline, int part)
 size_t arb_pipeline_total(const struct arb_pipeline *pipeline)
 {
     return arb_ordering_total(pipeline->ordering);
+}
+
+void arb_pipeline_on_outcome(struct arb_pipeline *pipeline, arb_outcome_fn *fn, void *opaque)
+{
+    pipeline->on_outcome = fn;
+    pipeline->outcome_opaque = opaque;
 }
 
 bool arb_pipeline_desk_reachable(const struct arb_pipeline *pipeline)

@@ -23,6 +23,7 @@
 #include "arb/buf.h"
 #include "arb/config.h"
 #include "arb/error.h"
+#include "arb/outcome.h"
 
 struct arb_pipeline;
 
@@ -52,6 +53,13 @@ int arb_pipeline_run(struct arb_pipeline *pipeline, struct curl_waitfd *extra, u
 /* Forget a partition's records (revoked): requests in flight are aborted first, so no two
  * records of one conversation are ever outstanding. Their offsets are not committed. */
 void arb_pipeline_drop_partition(struct arb_pipeline *pipeline, int part);
+
+/* A record is done: delivered (the desk answered 2xx) or dead-lettered (the dead-letter
+ * topic acknowledged it). Called on the loop thread, at most once per record taken, before
+ * the record is released; it must not block (the delivery log's producer queues and
+ * returns). */
+typedef void arb_outcome_fn(void *opaque, const struct arb_outcome *outcome);
+void arb_pipeline_on_outcome(struct arb_pipeline *pipeline, arb_outcome_fn *fn, void *opaque);
 
 /* Give up on everything still held (shutdown past its timeout). */
 void arb_pipeline_abandon(struct arb_pipeline *pipeline);

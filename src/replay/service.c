@@ -15,6 +15,7 @@
  * each is resumed when it has drained to half its share. */
 #include "service.h"
 #include "admin.h"
+#include "delivery_log.h"
 #include "kafka.h"
 #include "pipeline.h"
 
@@ -50,6 +51,7 @@ struct service {
     rd_kafka_queue_t *queue;
     int wake[2];
     struct arb_pipeline *pipeline;
+    struct arb_delivery_log *delivery_log; /* NULL when delivery_log.topic is "" */
     struct arb_admin *admin;
     struct arb_kafka_health *health;
     struct part *parts;
@@ -405,6 +407,7 @@ static void admin_metrics(void *opaque, struct arb_buf *out)
     static const char paused[] = "airudder_replay_paused_partitions";
     struct service *svc = opaque;
     arb_pipeline_metrics(svc->pipeline, out);
+    arb_delivery_log_metrics(svc->delivery_log, out);
     arb_metric_family(out, paused, "gauge", "Partitions paused because their buffer is full.");
     arb_metric_sample(out, paused, NULL, (double)atomic_load(&svc->paused));
     pthread_mutex_lock(&svc->lag_lock);
@@ -441,7 +444,11 @@ int arb_service_check_conf(const struct arb_replay_conf *conf, struct arb_conf_e
     rd_kafka_conf_t *kconf = consumer_conf(conf, errors);
     if (kconf != NULL)
         rd_kafka_conf_destroy(kconf);
-    return arb_pipeline_check_conf(conf, errors) == 0 && kconf != NULL ? 0 : -1;
+    int pipeline = arb_pipeline_check_conf(conf, errors);
+    /* The same kafka.properties again: only worth checking when they passed so far (its
+     * own defaults are fixed), so a bad property is not reported once more. */
+    int delivery_log = errors->count == 0 ? arb_delivery_log_check_conf(conf, errors) : 0;
+    return pipeline == 0 && delivery_log == 0 && kconf != NULL ? 0 : -1;
 }
 
 static int start_consumer(struct service *svc, struct arb_conf_errors *errors)
@@ -489,6 +496,11 @@ static int open_pipe(int fds[2])
     return 0;
 }
 
+static void write_outcome(void *opaque, const struct arb_outcome *outcome)
+{
+    arb_delivery_log_write(opaque, outcome);
+}
+
 static struct service *service_new(const struct arb_replay_conf *conf,
                                    struct arb_conf_errors *errors)
 {
@@ -504,8 +516,11 @@ static struct service *service_new(const struct arb_replay_conf *conf,
         return svc;
     }
     svc->pipeline = arb_pipeline_new(conf, on_committable, svc, errors);
-    if (svc->pipeline == NULL || start_consumer(svc, errors) != 0)
+    if (svc->pipeline == NULL ||
+        arb_delivery_log_new(conf, "service", &svc->delivery_log, errors) != 0 ||
+        start_consumer(svc, errors) != 0)
         return svc;
+    arb_pipeline_on_outcome(svc->pipeline, write_outcome, svc->delivery_log);
     svc->health = arb_kafka_health_start(svc->consumer);
     if (conf->replay.admin_listen[0] != '\0') {
         const struct arb_admin_hooks hooks = {admin_ready, admin_metrics, svc};
@@ -527,6 +542,7 @@ static void service_destroy(struct service *svc, int timeout_ms)
         rd_kafka_destroy(svc->consumer);
     }
     arb_pipeline_destroy(svc->pipeline, timeout_ms);
+    arb_delivery_log_destroy(svc->delivery_log, timeout_ms); /* after: no outcome comes later */
     for (int i = 0; i < 2; i++)
         if (svc->wake[i] >= 0)
             close(svc->wake[i]);

@@ -10,7 +10,7 @@ fixtures=$root/tests/fixtures
 
 rm -rf "$corpus"
 mkdir -p "$corpus/signature" "$corpus/time" "$corpus/offsets" "$corpus/bridge_conf" \
-    "$corpus/replay_conf" "$corpus/ingest" "$corpus/differential"
+    "$corpus/replay_conf" "$corpus/ingest" "$corpus/differential" "$corpus/viewer"
 
 # ingest and differential: SCHEMA-BYTE BODY, each fixture under each schema (and, for
 # ingest, the signed endpoint too).
@@ -88,6 +88,19 @@ desk = { url = "http://127.0.0.1:9001/events"; format = "record"; max_retry_s = 
 deadletter = { topic = "airudder.deadletter"; };
 log = { level = "info"; format = "text"; };
 CONF
+# viewer: record values as the bridge writes them, one per message of each fixture, so the
+# fuzzer starts from every content type the viewer renders.
+for fixture in channel.message.sent message.send workflow.session.end; do
+    count=$(jq '.messages | length' "$fixtures/$fixture.json")
+    i=0
+    while [ "$i" -lt "$count" ]; do
+        jq -c --argjson i "$i" '(del(.messages) + {message: .messages[$i], message_index: $i,
+            message_count: (.messages | length), received_at: 1720160400123})' \
+            "$fixtures/$fixture.json" >"$corpus/viewer/$fixture-$i"
+        i=$((i + 1))
+    done
+done
+
 printf 'http = { threads = 99; };\nbogus = 1;\n' >"$corpus/bridge_conf/errors.conf"
 printf 'desk = { url = "ftp://x"; };\nreplay = { topics = []; };\n' >"$corpus/replay_conf/errors.conf"
 echo "seed.sh: wrote $(find "$corpus" -type f | wc -l) seeds in $corpus"

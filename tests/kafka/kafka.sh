@@ -549,6 +549,7 @@ cmd_start() {
     [ -z "$saslport" ] || printf '127.0.0.1:%s\n' "$saslport" >"$dir/bootstrap-sasl"
     ensure_topic airudder.messages 3
     ensure_topic airudder.deadletter 1
+    ensure_topic airudder.deliveries 3 # the replay's delivery log, by default
     say "Kafka $version ready at 127.0.0.1:$port (dir $dir)"
 }
 
