@@ -10,13 +10,14 @@ set -eu
 # tests/kafka/kafka.sh), valgrind, shellcheck, promtool (from prometheus: checks /metrics),
 # docker-compose + python3-yaml (test_docker.sh validates docker/ offline: Compose 1.29 needs
 # no container engine for `config`).
+# Coverage: gcovr (the coverage target of an ARB_COVERAGE build).
 # Fuzzing: clang-14 and its runtimes (libFuzzer, ASan, UBSan) for the ARB_FUZZ build.
 # Bench: wrk.
 packages='build-essential cmake pkg-config clang-14 libclang-rt-14-dev
 librdkafka-dev libmicrohttpd-dev libjansson-dev libssl-dev libconfig-dev libcurl4-openssl-dev
 libsimdjson-dev
 libcmocka-dev kcat jq curl valgrind wrk openjdk-17-jre-headless maven shellcheck prometheus
-docker-compose python3-yaml'
+docker-compose python3-yaml gcovr'
 
 say() { printf 'install-deps.sh: %s\n' "$*" >&2; }
 die() {
