@@ -39,8 +39,4 @@ struct arb_retry_decision arb_retry_decide(const struct arb_retry_policy *policy
 
 bool arb_retry_status_retriable(long status);
 
-/* Parse a Retry-After value: delta-seconds or an HTTP-date (relative to now_s, seconds since
- * the epoch). Returns milliseconds >= 0, or -1 when absent or malformed. */
-int64_t arb_retry_after_parse(const char *value, int64_t now_s);
-
 #endif

@@ -23,8 +23,8 @@
  *
  * The response body is discarded. Beyond BODY_LIMIT bytes the transfer is stopped (the
  * connection is then closed, not reused) and the status already received is the answer.
- * Retry-After is captured by the header callback from the final response (an interim 1xx
- * response resets it).
+ * Retry-After is libcurl's reading of the final response's header (CURLINFO_RETRY_AFTER:
+ * delta-seconds or an HTTP-date, as seconds from now).
  *
  * curl_global_init(CURL_GLOBAL_DEFAULT) runs once per process, at the first
  * arb_desk_client_new (pthread_once). It is never undone: curl_global_cleanup is not safe
@@ -35,24 +35,19 @@
 #include "arb/mem.h"
 #include "arb/clock.h"
 #include "arb/metrics.h"
-#include "arb/retry.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BODY_LIMIT (64 * 1024)       /* response bytes read before the transfer is stopped */
 #define CONNECT_TIMEOUT_MAX_MS 5000  /* TCP + TLS handshake, within desk.timeout_ms */
-#define RETRY_AFTER_MAX 128          /* a longer Retry-After value is ignored */
+#define RETRY_AFTER_MAX_S (366 * 24 * 3600) /* longer is read as this: ms cannot overflow */
 #define USER_AGENT "airudder-replay/" ARB_VERSION
 
-static const char RETRY_AFTER[] = "retry-after:";
-static const char STATUS_LINE[] = "HTTP/";
 
 /* Transfers in posting order; a transfer is in exactly one list while it exists. */
 struct transfer_list {
@@ -68,7 +63,6 @@ struct arb_desk_transfer {
     arb_desk_done_fn *done;
     void *opaque;
     int64_t start_ns;
-    int64_t retry_after_ms; /* -1 until a Retry-After header is seen */
     size_t body_bytes;      /* response body received */
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -139,29 +133,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     return transfer->body_bytes > BODY_LIMIT ? 0 : size * nmemb; /* 0 stops the transfer */
 }
 
-static int64_t retry_after_value(const char *value, size_t len)
+/* The final response's Retry-After in ms, or -1 when it had none (or "0": no hint). */
+static int64_t retry_after_ms(CURL *easy)
 {
-    char copy[RETRY_AFTER_MAX];
-
-    if (len >= sizeof(copy))
+    curl_off_t seconds = 0;
+    if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &seconds) != CURLE_OK || seconds <= 0)
         return -1;
-    memcpy(copy, value, len);
-    copy[len] = '\0';
-    return arb_retry_after_parse(copy, (int64_t)time(NULL));
-}
-
-/* Called once per header line, CRLF included, status lines too. */
-static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
-{
-    struct arb_desk_transfer *transfer = userdata;
-    size_t len = size * nitems;
-    size_t name_len = sizeof(RETRY_AFTER) - 1;
-
-    if (len >= sizeof(STATUS_LINE) - 1 && memcmp(line, STATUS_LINE, sizeof(STATUS_LINE) - 1) == 0)
-        transfer->retry_after_ms = -1; /* a new response begins */
-    else if (len > name_len && strncasecmp(line, RETRY_AFTER, name_len) == 0)
-        transfer->retry_after_ms = retry_after_value(line + name_len, len - name_len);
-    return len;
+    return (int64_t)(seconds < RETRY_AFTER_MAX_S ? seconds : RETRY_AFTER_MAX_S) * 1000;
 }
 
 /* ---- the pool of easy handles ---- */
@@ -180,7 +158,6 @@ static CURLcode easy_setup_fixed(const struct arb_desk_client *client, CURL *eas
     SETOPT(rc, easy, CURLOPT_TCP_NODELAY, 1L);
     SETOPT(rc, easy, CURLOPT_TCP_KEEPALIVE, 1L);
     SETOPT(rc, easy, CURLOPT_WRITEFUNCTION, on_body);
-    SETOPT(rc, easy, CURLOPT_HEADERFUNCTION, on_header);
     SETOPT(rc, easy, CURLOPT_SSL_VERIFYPEER, client->insecure ? 0L : 1L);
     SETOPT(rc, easy, CURLOPT_SSL_VERIFYHOST, client->insecure ? 0L : 2L);
     if (client->ca_file[0] != '\0') { /* this bundle only: not the built-in CA path too */
@@ -229,7 +206,6 @@ static void pool_put(struct arb_desk_client *client, CURL *easy)
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(easy, CURLOPT_HEADERDATA, NULL);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
     client->idle[client->nidle++] = easy;
 }
@@ -262,7 +238,6 @@ static struct arb_desk_transfer *transfer_new(const char *body, size_t len,
     transfer->done = done;
     transfer->opaque = opaque;
     transfer->start_ns = arb_now_ns();
-    transfer->retry_after_ms = -1;
     return transfer;
 }
 
@@ -277,7 +252,6 @@ static CURLcode transfer_setup(struct arb_desk_transfer *transfer, const char *u
     SETOPT(rc, easy, CURLOPT_POSTFIELDS, transfer->body);
     SETOPT(rc, easy, CURLOPT_HTTPHEADER, transfer->headers);
     SETOPT(rc, easy, CURLOPT_ERRORBUFFER, transfer->errbuf);
-    SETOPT(rc, easy, CURLOPT_HEADERDATA, transfer);
     SETOPT(rc, easy, CURLOPT_WRITEDATA, transfer);
     SETOPT(rc, easy, CURLOPT_PRIVATE, transfer);
     return rc;
@@ -364,7 +338,7 @@ static void transfer_finish(struct arb_desk_client *client, struct arb_desk_tran
     if (transfer->easy != NULL)
         answer.status = answer_status(transfer, result);
     if (answer.status != 0) {
-        answer.retry_after_ms = transfer->retry_after_ms;
+        answer.retry_after_ms = retry_after_ms(transfer->easy);
     } else {
         snprintf(error, sizeof(error), "%s",
                  transfer->errbuf[0] != '\0' ? transfer->errbuf : curl_easy_strerror(result));
