@@ -40,6 +40,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/queue.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,13 +51,15 @@
 
 
 /* Transfers in posting order; a transfer is in exactly one list while it exists. */
+TAILQ_HEAD(transfer_queue, arb_desk_transfer);
+
 struct transfer_list {
-    struct arb_desk_transfer *head, *tail;
+    struct transfer_queue queue;
     size_t count;
 };
 
 struct arb_desk_transfer {
-    struct arb_desk_transfer *prev, *next;
+    TAILQ_ENTRY(arb_desk_transfer) link;
     CURL *easy;                 /* NULL when the setup failed: then in client->failed */
     struct curl_slist *headers; /* ours: the caller's, Content-Type and Expect */
     char *body;                 /* ours: libcurl reads it in place (CURLOPT_POSTFIELDS) */
@@ -99,27 +102,13 @@ static void global_init(void)
 
 static void list_append(struct transfer_list *list, struct arb_desk_transfer *transfer)
 {
-    transfer->prev = list->tail;
-    transfer->next = NULL;
-    if (list->tail != NULL)
-        list->tail->next = transfer;
-    else
-        list->head = transfer;
-    list->tail = transfer;
+    TAILQ_INSERT_TAIL(&list->queue, transfer, link);
     list->count++;
 }
 
 static void list_unlink(struct transfer_list *list, struct arb_desk_transfer *transfer)
 {
-    if (transfer->prev != NULL)
-        transfer->prev->next = transfer->next;
-    else
-        list->head = transfer->next;
-    if (transfer->next != NULL)
-        transfer->next->prev = transfer->prev;
-    else
-        list->tail = transfer->prev;
-    transfer->prev = transfer->next = NULL;
+    TAILQ_REMOVE(&list->queue, transfer, link);
     list->count--;
 }
 
@@ -370,8 +359,8 @@ static void finish_done(struct arb_desk_client *client)
 /* Only as many as were waiting when the poll began: a callback may defer new ones. */
 static void finish_failed(struct arb_desk_client *client)
 {
-    for (size_t n = client->failed.count; n > 0 && client->failed.head != NULL; n--)
-        transfer_finish(client, client->failed.head, CURLE_FAILED_INIT);
+    for (size_t n = client->failed.count; n > 0 && !TAILQ_EMPTY(&client->failed.queue); n--)
+        transfer_finish(client, TAILQ_FIRST(&client->failed.queue), CURLE_FAILED_INIT);
 }
 
 static int count_ready(const struct curl_waitfd *extra, unsigned nextra)
@@ -391,7 +380,7 @@ int arb_desk_client_poll(struct arb_desk_client *client, struct curl_waitfd *ext
     int running;
     CURLMcode mrc = curl_multi_timeout(client->multi, &curl_ms);
 
-    if (client->failed.head != NULL)
+    if (!TAILQ_EMPTY(&client->failed.queue))
         wait_ms = 0;
     else if (curl_ms >= 0 && curl_ms < wait_ms)
         wait_ms = (int)curl_ms;
@@ -445,6 +434,8 @@ struct arb_desk_client *arb_desk_client_new(const struct arb_desk_conf *desk,
         goto fail;
     }
     client = arb_xcalloc(1, sizeof(*client));
+    TAILQ_INIT(&client->active.queue);
+    TAILQ_INIT(&client->failed.queue);
     client->timeout_ms = desk->timeout_ms;
     client->connect_timeout_ms =
         desk->timeout_ms < CONNECT_TIMEOUT_MAX_MS ? desk->timeout_ms : CONNECT_TIMEOUT_MAX_MS;
@@ -479,10 +470,10 @@ void arb_desk_client_destroy(struct arb_desk_client *client)
 {
     if (client == NULL)
         return;
-    while (client->active.head != NULL)
-        arb_desk_client_abort(client, client->active.head);
-    while (client->failed.head != NULL)
-        arb_desk_client_abort(client, client->failed.head);
+    while (!TAILQ_EMPTY(&client->active.queue))
+        arb_desk_client_abort(client, TAILQ_FIRST(&client->active.queue));
+    while (!TAILQ_EMPTY(&client->failed.queue))
+        arb_desk_client_abort(client, TAILQ_FIRST(&client->failed.queue));
     while (client->nidle > 0)
         curl_easy_cleanup(client->idle[--client->nidle]);
     free(client->idle);
