@@ -239,7 +239,8 @@ static const struct arb_conf_key dedup_keys[] = {
                  "a request answered 200 is answered 200 again without writing, this long; "
                  "0 = off"),
     ARB_CONF_INT("max_entries", D, max_entries, 200000, 16, 100000000,
-                 "request ids remembered at most (32 bytes each); the oldest go first"),
+                 "request ids remembered at most (56 bytes each at most); the oldest go "
+                 "first"),
 };
 #undef D
 static const struct arb_conf_group dedup_group =
