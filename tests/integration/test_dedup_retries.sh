@@ -12,12 +12,7 @@
 . "${ARB_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 tmp=$(arb_tmpdir)
-kafka_sh=$ARB_SOURCE_DIR/tests/kafka/kafka.sh
-broker=$tmp/kafka
-"$kafka_sh" start "$broker" || arb_fail "cannot start the test's own broker"
-# Stop it on exit whatever happens (lib.sh's trap only knows arb_bg processes).
-arb_bg broker-guard sh -c "trap '\"$kafka_sh\" stop \"$broker\"' TERM; while :; do sleep 1; done"
-ARB_KAFKA_DIR=$broker
+arb_own_broker
 bootstrap=$(arb_bootstrap)
 messages=$(arb_unique messages)
 deadletter=$(arb_unique deadletter)
@@ -61,9 +56,9 @@ arb_event after503 7 "$tmp/after503.json"
 arb_event twice 7 "$tmp/twice.json"
 
 # 1. A 503 (Kafka stopped), then the same bytes once it is back, then once more.
-"$kafka_sh" stop "$broker" || arb_fail "cannot stop the broker"
+"$ARB_KAFKA_SH" stop "$ARB_KAFKA_DIR" || arb_fail "cannot stop the broker"
 arb_assert_eq 503 "$(post "$bridge_a_url" "$tmp/after503.json")" "posted while Kafka is down"
-"$kafka_sh" start "$broker" || arb_fail "cannot restart the broker"
+"$ARB_KAFKA_SH" start "$ARB_KAFKA_DIR" || arb_fail "cannot restart the broker"
 arb_wait_ready "$bridge_a_url/readyz" 60
 arb_assert_eq 200 "$(post "$bridge_a_url" "$tmp/after503.json")" "the retry after the 503"
 # wait_count N: wait (60 s) until $messages holds N records.
