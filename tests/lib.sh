@@ -132,6 +132,17 @@ arb_topic_create() {
     }
 }
 
+# arb_own_broker: start a broker of the test's own in $(arb_tmpdir)/kafka, for a test that
+# stops it; it is stopped when the test exits, and from now on ARB_KAFKA_DIR names it (so
+# arb_bootstrap, arb_topic_create, arb_consume... use it). Stop and start it again with
+# "$ARB_KAFKA_SH" stop "$ARB_KAFKA_DIR" and "$ARB_KAFKA_SH" start "$ARB_KAFKA_DIR".
+arb_own_broker() {
+    ARB_KAFKA_DIR=$ARB_TMPDIR/kafka
+    "$ARB_KAFKA_SH" start "$ARB_KAFKA_DIR" || arb_fail "arb_own_broker: cannot start the test's own broker"
+    # Stopped on exit whatever happens (the exit trap stops arb_bg processes only).
+    arb_bg broker-guard sh -c "trap '\"$ARB_KAFKA_SH\" stop \"$ARB_KAFKA_DIR\"' TERM; while :; do sleep 1; done"
+}
+
 # arb_sign FILE SECRET [ALGO]: print the hex HMAC (default sha256) of FILE's bytes.
 arb_sign() {
     [ $# -ge 2 ] || arb_fail "arb_sign: usage: arb_sign FILE SECRET [ALGO]"

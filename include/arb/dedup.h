@@ -4,12 +4,15 @@
  * the request ids it answered 200 for window_ms: a repeat is answered 200 without writing
  * its records again, and a repeat that arrives while the first copy still waits for Kafka
  * waits too and gets the first copy's answer. The replay keeps the Idempotency-Keys it
- * delivered, per partition, and drops a record it already delivered. Memory is fixed: at
- * most max_entries keys (the oldest done ones make room); keys still pending are never
- * dropped, and when nothing can make room a key is simply not remembered.
+ * delivered, one table per partition (core/seen.c), and drops a record it already
+ * delivered. A table is used one way or the other: begin/finish, or seen/remember. Memory is
+ * bounded: at most max_entries keys (the oldest done ones make room), ARB_DEDUP_ENTRY_BYTES
+ * each at most, touched only as the table fills; keys still pending are never dropped, and
+ * when nothing can make room a key is simply not remembered.
  *
- * Keys are 20 bytes (a request id's 16 and a message index's 4). Not thread-safe; pure: the
- * caller passes the time. */
+ * A key is remembered from when it is done until window_ms later (at done + window_ms it is
+ * gone). Keys are 20 bytes (a request id's 16 and a message index's 4). Not thread-safe;
+ * pure: the caller passes the time. */
 #ifndef ARB_DEDUP_H
 #define ARB_DEDUP_H
 
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #define ARB_DEDUP_KEY_LEN 20
+#define ARB_DEDUP_ENTRY_BYTES 56 /* the most one remembered key costs, its buckets included */
 
 struct arb_dedup_key {
     unsigned char bytes[ARB_DEDUP_KEY_LEN];

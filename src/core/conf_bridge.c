@@ -239,7 +239,8 @@ static const struct arb_conf_key dedup_keys[] = {
                  "a request answered 200 is answered 200 again without writing, this long; "
                  "0 = off"),
     ARB_CONF_INT("max_entries", D, max_entries, 200000, 16, 100000000,
-                 "request ids remembered at most (32 bytes each); the oldest go first"),
+                 "request ids remembered at most (56 bytes each at most); the oldest go "
+                 "first"),
 };
 #undef D
 static const struct arb_conf_group dedup_group =
@@ -283,6 +284,23 @@ static void check_paths(struct arb_conf_ctx *ctx, const config_setting_t *list,
     }
 }
 
+/* A listed endpoint verifying with the top-level signature group, which has no secret: the
+ * error names the endpoint (it has a line; a missing top-level group has none) and the ways
+ * out, a secret or another auth. */
+static void require_top_secret(struct arb_conf_ctx *ctx, const config_setting_t *elem,
+                               const char *element, const struct arb_signature_conf *top)
+{
+    char key[ARB_CONF_PATH_MAX];
+    arb_conf_path(key, element, "auth");
+    if (top->mode != ARB_SIG_ENFORCE || top->nsecrets > 0 || arb_conf_failed(ctx, key) ||
+        arb_conf_failed(ctx, "signature.mode") || arb_conf_failed(ctx, "signature.secrets"))
+        return;
+    arb_conf_fail(ctx, elem, key,
+                  "signature%s needs a secret: set signature.secrets or %s.signature, or "
+                  "choose auth = \"token\", \"basic\" or \"none\"",
+                  arb_conf_member(elem, "auth") != NULL ? "" : " (the default)", element);
+}
+
 /* Every endpoint authenticating by signature has a secret to verify with. */
 static void check_signatures(struct arb_conf_ctx *ctx, const config_setting_t *root,
                              const config_setting_t *list, struct arb_bridge_conf *conf,
@@ -294,17 +312,18 @@ static void check_signatures(struct arb_conf_ctx *ctx, const config_setting_t *r
 
     for (size_t i = 0; i < conf->nendpoints; i++) {
         struct arb_endpoint_conf *endpoint = &conf->endpoints[i];
+        const config_setting_t *elem = listed ? config_setting_get_elem(list, (unsigned)i) : NULL;
         endpoint->signature = endpoint->has_signature ? &endpoint->own_signature
                                                       : &conf->signature;
         if (endpoint->auth != ARB_AUTH_SIGNATURE)
             continue;
+        arb_conf_path_index(element, "endpoints", (int)i);
         if (endpoint->has_signature) {
-            const config_setting_t *elem =
-                listed ? config_setting_get_elem(list, (unsigned)i) : NULL;
-            arb_conf_path_index(element, "endpoints", (int)i);
             arb_conf_path(key, element, "signature");
             arb_conf_require_secret(ctx, key, arb_conf_member(elem, "signature"), elem,
                                     endpoint->signature);
+        } else if (listed) {
+            require_top_secret(ctx, elem, element, &conf->signature);
         } else if (!top_checked) {
             arb_conf_require_secret(ctx, "signature", top, root, &conf->signature);
             top_checked = true;

@@ -116,7 +116,8 @@ static const struct arb_conf_key dedup_keys[] = {
                  "a record whose Idempotency-Key was delivered this recently is not sent "
                  "again (debug re-sends always are); 0 = off"),
     ARB_CONF_INT("max_entries", DD, max_entries, 10000, 16, 10000000,
-                 "keys remembered per partition at most (48 bytes each); the oldest go first"),
+                 "keys remembered per partition at most (56 bytes each at most); the oldest "
+                 "go first"),
 };
 #undef DD
 static const struct arb_conf_group dedup_group =

@@ -1,9 +1,12 @@
 /* dedup.c - the bounded memory of done keys (see dedup.h).
  *
- * Entries live in one array allocated up front (its pages are touched only as it fills), in
- * a hash table of chains, and, once done, in a list by age; the free entries in a list of
- * their own. Expired entries leave from the old end of the age list as time passes, and when
- * the array is full the oldest done entry makes room. Indexes, not pointers, link them. */
+ * Entries live in one array allocated up front, in a hash table of chains, and, once done,
+ * in a list by age; the free entries in a list of their own. Expired entries leave from the
+ * old end of the age list as time passes, and when the array is full the oldest done entry
+ * makes room. Indexes, not pointers, link them. The array and the buckets are zeroed by
+ * calloc (a bucket holds its first entry's index plus one, so zero is empty): their pages
+ * are touched only as the table fills, and a window sized for millions costs little while
+ * it holds a few. */
 #include "arb/dedup.h"
 #include "arb/mem.h"
 
@@ -19,15 +22,21 @@ struct entry {
     uint8_t state;
     uint32_t chain;      /* next in the hash bucket */
     uint32_t older, newer; /* the age list (done entries), or the free list (newer) */
-    int64_t done_ms;
-    struct arb_dedup_waiter *waiters;
+    union {
+        int64_t done_ms;                  /* DONE */
+        struct arb_dedup_waiter *waiters; /* PENDING */
+    } u;
 };
+
+/* An entry, and at most two buckets (there are fewer than twice as many as entries). */
+_Static_assert(sizeof(struct entry) + 2 * sizeof(uint32_t) <= ARB_DEDUP_ENTRY_BYTES,
+               "a remembered key costs more than ARB_DEDUP_ENTRY_BYTES");
 
 struct arb_dedup {
     struct entry *entries;
     size_t max_entries;
-    uint32_t *buckets;
-    size_t nbuckets; /* a power of two */
+    uint32_t *buckets; /* first entry's index + 1; 0 = empty */
+    size_t nbuckets;   /* a power of two, at most twice max_entries */
     uint32_t free_head;      /* released entries, linked through newer */
     uint32_t next_untouched; /* entries from here on were never used */
     uint32_t oldest, newest; /* the age list */
@@ -77,8 +86,7 @@ struct arb_dedup *arb_dedup_new(size_t max_entries, int64_t window_ms)
     dedup->nbuckets = 16;
     while (dedup->nbuckets < max_entries)
         dedup->nbuckets *= 2;
-    dedup->buckets = arb_xmalloc(dedup->nbuckets * sizeof(*dedup->buckets));
-    memset(dedup->buckets, 0xff, dedup->nbuckets * sizeof(*dedup->buckets));
+    dedup->buckets = arb_xcalloc(dedup->nbuckets, sizeof(*dedup->buckets));
     dedup->free_head = NONE;
     dedup->oldest = dedup->newest = NONE;
     return dedup;
@@ -93,10 +101,20 @@ void arb_dedup_destroy(struct arb_dedup *dedup)
     free(dedup);
 }
 
+static uint32_t *bucket_of(const struct arb_dedup *dedup, const struct arb_dedup_key *key)
+{
+    return &dedup->buckets[hash(key) & (dedup->nbuckets - 1)];
+}
+
+/* NONE + 1 wraps to 0 and back: an empty bucket reads as NONE. */
+static uint32_t first_in(const uint32_t *bucket)
+{
+    return *bucket - 1;
+}
+
 static uint32_t find(const struct arb_dedup *dedup, const struct arb_dedup_key *key)
 {
-    for (uint32_t i = dedup->buckets[hash(key) & (dedup->nbuckets - 1)]; i != NONE;
-         i = dedup->entries[i].chain)
+    for (uint32_t i = first_in(bucket_of(dedup, key)); i != NONE; i = dedup->entries[i].chain)
         if (memcmp(dedup->entries[i].key.bytes, key->bytes, ARB_DEDUP_KEY_LEN) == 0)
             return i;
     return NONE;
@@ -104,10 +122,15 @@ static uint32_t find(const struct arb_dedup *dedup, const struct arb_dedup_key *
 
 static void unchain(struct arb_dedup *dedup, uint32_t index)
 {
-    uint32_t *link = &dedup->buckets[hash(&dedup->entries[index].key) & (dedup->nbuckets - 1)];
-    while (*link != index)
-        link = &dedup->entries[*link].chain;
-    *link = dedup->entries[index].chain;
+    uint32_t *bucket = bucket_of(dedup, &dedup->entries[index].key);
+    uint32_t next = dedup->entries[index].chain, i = first_in(bucket);
+    if (i == index) {
+        *bucket = next + 1;
+        return;
+    }
+    while (dedup->entries[i].chain != index)
+        i = dedup->entries[i].chain;
+    dedup->entries[i].chain = next;
 }
 
 static void age_unlink(struct arb_dedup *dedup, uint32_t index)
@@ -150,7 +173,7 @@ static void release(struct arb_dedup *dedup, uint32_t index)
 static void expire(struct arb_dedup *dedup, int64_t now_ms)
 {
     while (dedup->oldest != NONE &&
-           dedup->entries[dedup->oldest].done_ms + dedup->window_ms <= now_ms)
+           dedup->entries[dedup->oldest].u.done_ms + dedup->window_ms <= now_ms)
         release(dedup, dedup->oldest);
 }
 
@@ -180,9 +203,9 @@ static uint32_t insert(struct arb_dedup *dedup, const struct arb_dedup_key *key,
     e->key = *key;
     e->state = state;
     e->older = e->newer = NONE;
-    size_t bucket = hash(key) & (dedup->nbuckets - 1);
-    e->chain = dedup->buckets[bucket];
-    dedup->buckets[bucket] = index;
+    uint32_t *bucket = bucket_of(dedup, key);
+    e->chain = first_in(bucket);
+    *bucket = index + 1;
     dedup->stats.entries++;
     return index;
 }
@@ -199,8 +222,8 @@ enum arb_dedup_state arb_dedup_begin(struct arb_dedup *dedup, const struct arb_d
     if (index != NONE) {
         dedup->stats.pending_hits++;
         if (waiter != NULL) {
-            waiter->next = dedup->entries[index].waiters;
-            dedup->entries[index].waiters = waiter;
+            waiter->next = dedup->entries[index].u.waiters;
+            dedup->entries[index].u.waiters = waiter;
         }
         return ARB_DEDUP_PENDING;
     }
@@ -219,14 +242,14 @@ struct arb_dedup_waiter *arb_dedup_finish(struct arb_dedup *dedup,
     if (index == NONE || dedup->entries[index].state != PENDING)
         return NULL;
     struct entry *e = &dedup->entries[index];
-    struct arb_dedup_waiter *waiters = e->waiters;
-    e->waiters = NULL;
+    struct arb_dedup_waiter *waiters = e->u.waiters;
+    e->u.waiters = NULL;
     if (!done || dedup->window_ms <= 0) {
         release(dedup, index);
         return waiters;
     }
     e->state = DONE;
-    e->done_ms = now_ms;
+    e->u.done_ms = now_ms;
     age_append(dedup, index);
     return waiters;
 }
@@ -256,7 +279,7 @@ void arb_dedup_remember(struct arb_dedup *dedup, const struct arb_dedup_key *key
         return;
     }
     dedup->entries[index].state = DONE;
-    dedup->entries[index].done_ms = now_ms;
+    dedup->entries[index].u.done_ms = now_ms;
     age_append(dedup, index);
 }
 

@@ -9,9 +9,13 @@
  *                     -> dead-lettering -> done    (other 4xx, or out of retry time)
  *
  * and a dead letter that Kafka refuses is written again after a pause, never dropped: the
- * record is done only when the desk or the dead-letter topic has it. Jobs waiting for a
- * retry sit in a min-heap by due time. The dead-letter producer's reports arrive through
- * rd_kafka_poll on this same thread; its queue wakes the loop through a pipe. */
+ * record is done only when the desk or the dead-letter topic has it. In service mode a job
+ * whose Idempotency-Key its partition delivered within dedup.window_s (core/seen.c) is done
+ * at once, never sent: checked when it first comes up to go, which is after every earlier
+ * copy of it (same conversation) is done, and remembered when the desk took it. Jobs
+ * waiting for a retry sit in a min-heap by due time. The dead-letter producer's reports
+ * arrive through rd_kafka_poll on this same thread; its queue wakes the loop through a
+ * pipe. */
 #include "pipeline.h"
 #include "desk_client.h"
 #include "kafka.h"
@@ -25,6 +29,7 @@
 #include "arb/ordering.h"
 #include "arb/rate.h"
 #include "arb/retry.h"
+#include "arb/seen.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +84,7 @@ struct arb_pipeline {
     struct arb_rate rate;
     uint64_t random_state;
     int max_part;
+    struct arb_seen *seen; /* the dedup windows; NULL: every record is sent (debug mode) */
 
     struct job **heap; /* jobs waiting for a retry, by due_ns */
     size_t nheap, heap_cap;
@@ -91,12 +97,14 @@ struct arb_pipeline {
 
     atomic_bool desk_reachable;
     atomic_uint_fast64_t delivered, retried, deadlettered, attempts, held, running;
+    atomic_uint_fast64_t dedup_skipped, dedup_evicted, dedup_entries; /* seen's, for metrics */
     struct arb_histogram duration;
 };
 
 static void send_job(struct arb_pipeline *pipeline, struct job *job);
 static void deadletter_job(struct arb_pipeline *pipeline, struct job *job);
 static void on_deadletter_report(struct arb_kafka_ticket *ticket, const struct arb_error *err);
+static bool build(struct arb_pipeline *pipeline, struct job *job);
 
 /* ---- small helpers ---- */
 
@@ -255,6 +263,59 @@ static void forget_job(void *data)
     job_free(job);
 }
 
+/* ---- the dedup windows ---- */
+
+void arb_pipeline_dedup(struct arb_pipeline *pipeline)
+{
+    const struct arb_dedup_conf *dedup = &pipeline->conf->dedup;
+    if (pipeline->seen == NULL && dedup->window_s > 0)
+        pipeline->seen =
+            arb_seen_new((int64_t)dedup->window_s * 1000, (size_t)dedup->max_entries);
+}
+
+static int64_t now_ms(void)
+{
+    return arb_now_ns() / 1000000;
+}
+
+static void publish_seen(struct arb_pipeline *pipeline)
+{
+    struct arb_seen_stats stats;
+    arb_seen_stats(pipeline->seen, &stats);
+    atomic_store(&pipeline->dedup_skipped, stats.skipped);
+    atomic_store(&pipeline->dedup_evicted, stats.evicted);
+    atomic_store(&pipeline->dedup_entries, stats.entries);
+}
+
+/* A job about to be sent for the first time whose record its partition already delivered:
+ * done now, unsent. False when it must go (or cannot be built: send_job dead-letters it). */
+static bool skip_delivered(struct arb_pipeline *pipeline, struct job *job)
+{
+    char origin[ARB_TOPIC_MAX + 48];
+    if (pipeline->seen == NULL || job->attempts > 0 || (!job->built && !build(pipeline, job)))
+        return false;
+    bool seen = arb_seen_check(pipeline->seen, job->part, job->delivery.idempotency_key, now_ms());
+    publish_seen(pipeline);
+    if (!seen)
+        return false;
+    if (arb_log_enabled(ARB_LOG_DEBUG)) {
+        snprintf(origin, sizeof(origin), "%s/%d/%lld", job->topic, (int)job->partition,
+                 (long long)job->offset);
+        arb_log_kv(ARB_LOG_DEBUG, "record already delivered: not sent again", "origin", origin,
+                   "idempotency_key", job->delivery.idempotency_key, NULL);
+    }
+    finish(pipeline, job);
+    return true;
+}
+
+static void remember_delivered(struct arb_pipeline *pipeline, const struct job *job)
+{
+    if (pipeline->seen == NULL)
+        return;
+    arb_seen_remember(pipeline->seen, job->part, job->delivery.idempotency_key, now_ms());
+    publish_seen(pipeline);
+}
+
 /* ---- the desk ---- */
 
 static const char *record_header(const struct job *job, const char *name)
@@ -333,6 +394,7 @@ static void on_desk_done(void *opaque, const struct arb_desk_result *result)
     describe_answer(job, answer, sizeof(answer));
     switch (decision.verdict) {
     case ARB_VERDICT_DELIVERED:
+        remember_delivered(pipeline, job);
         atomic_fetch_add(&pipeline->delivered, 1);
         report_outcome(pipeline, job, ARB_OUTCOME_DELIVERED);
         finish(pipeline, job);
@@ -488,6 +550,8 @@ static bool may_start(struct arb_pipeline *pipeline, int64_t now)
 
 static void start(struct arb_pipeline *pipeline, struct job *job, int64_t now)
 {
+    if (skip_delivered(pipeline, job))
+        return;
     arb_rate_take(&pipeline->rate, now);
     send_job(pipeline, job);
 }
@@ -571,6 +635,10 @@ void arb_pipeline_add(struct arb_pipeline *pipeline, int part, const rd_kafka_me
 void arb_pipeline_drop_partition(struct arb_pipeline *pipeline, int part)
 {
     arb_ordering_drop_partition(pipeline->ordering, part, forget_job);
+    if (pipeline->seen != NULL) {
+        arb_seen_drop(pipeline->seen, part);
+        publish_seen(pipeline);
+    }
 }
 
 void arb_pipeline_abandon(struct arb_pipeline *pipeline)
@@ -691,6 +759,7 @@ void arb_pipeline_destroy(struct arb_pipeline *pipeline, int timeout_ms)
     arb_ordering_destroy(pipeline->ordering, forget_job);
     arb_desk_client_destroy(pipeline->desk);
     arb_delivery_builder_destroy(pipeline->builder);
+    arb_seen_destroy(pipeline->seen);
     for (int i = 0; i < 2; i++)
         if (pipeline->wake[i] >= 0)
             close(pipeline->wake[i]);
@@ -699,6 +768,24 @@ void arb_pipeline_destroy(struct arb_pipeline *pipeline, int timeout_ms)
 }
 
 /* ---- metrics ---- */
+
+static void dedup_metrics(const struct arb_pipeline *pipeline, struct arb_buf *out)
+{
+    static const char skipped[] = "airudder_replay_dedup_skipped_total";
+    static const char entries[] = "airudder_replay_dedup_entries";
+    static const char evicted[] = "airudder_replay_dedup_evicted_total";
+
+    arb_metric_family(out, skipped, "counter",
+                      "Records not sent: their partition delivered their Idempotency-Key "
+                      "within dedup.window_s.");
+    arb_metric_sample(out, skipped, NULL, (double)atomic_load(&pipeline->dedup_skipped));
+    arb_metric_family(out, entries, "gauge",
+                      "Idempotency-Keys held by the dedup windows, all partitions.");
+    arb_metric_sample(out, entries, NULL, (double)atomic_load(&pipeline->dedup_entries));
+    arb_metric_family(out, evicted, "counter",
+                      "Idempotency-Keys a full dedup window let go before dedup.window_s.");
+    arb_metric_sample(out, evicted, NULL, (double)atomic_load(&pipeline->dedup_evicted));
+}
 
 void arb_pipeline_metrics(const struct arb_pipeline *pipeline, struct arb_buf *out)
 {
@@ -724,4 +811,5 @@ void arb_pipeline_metrics(const struct arb_pipeline *pipeline, struct arb_buf *o
     arb_metric_family(out, held, "gauge",
                       "Records consumed and not yet delivered or dead-lettered.");
     arb_metric_sample(out, held, NULL, (double)atomic_load(&pipeline->held));
+    dedup_metrics(pipeline, out);
 }

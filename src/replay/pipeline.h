@@ -7,7 +7,9 @@
  * still failing after desk.max_retry_s, goes to the dead-letter topic, and only once Kafka
  * acknowledged it is the record done. When a partition's oldest unfinished record finishes,
  * the committable offset of that partition advances and the owner is told (service mode
- * stores it for commit; debug mode commits nothing).
+ * stores it for commit; debug mode commits nothing). In service mode a record its partition
+ * already delivered within dedup.window_s (a retried webhook's second copy) is done without
+ * being sent.
  *
  * Single-threaded: every function runs on the replay's loop thread. The metrics may be
  * rendered from another thread. */
@@ -40,6 +42,12 @@ void arb_pipeline_destroy(struct arb_pipeline *pipeline, int timeout_ms);
 
 /* Check the dead-letter producer's configuration (for -t). */
 int arb_pipeline_check_conf(const struct arb_replay_conf *conf, struct arb_conf_errors *errors);
+
+/* Service mode: from now on a record whose Idempotency-Key its partition delivered within
+ * dedup.window_s is done without being sent (nothing when window_s is 0); a partition's
+ * window goes when the partition is dropped. Without this call (debug mode, whose re-sends
+ * are deliberate) every record is sent. */
+void arb_pipeline_dedup(struct arb_pipeline *pipeline);
 
 /* Take a consumed record of partition part (an index the caller chose); it is copied, the
  * caller keeps msg. Records of one partition must come in offset order. */

@@ -522,6 +522,7 @@ static struct service *service_new(const struct arb_replay_conf *conf,
         return svc;
     arb_pipeline_on_outcome(svc->pipeline, write_outcome, svc->delivery_log);
     svc->health = arb_kafka_health_start(svc->consumer);
+    arb_pipeline_dedup(svc->pipeline); /* service mode only: debug re-sends are deliberate */
     if (conf->replay.admin_listen[0] != '\0') {
         const struct arb_admin_hooks hooks = {admin_ready, admin_metrics, svc};
         svc->admin = arb_admin_new(conf->replay.admin_listen, &hooks, &err);

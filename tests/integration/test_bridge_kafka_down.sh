@@ -7,17 +7,12 @@
 . "${ARB_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 tmp=$(arb_tmpdir)
-kafka_sh=$ARB_SOURCE_DIR/tests/kafka/kafka.sh
-broker=$tmp/kafka
 port=$(arb_free_port)
 url=http://127.0.0.1:$port
 secret=down-secret
 ack_timeout_ms=3000
 
-"$kafka_sh" start "$broker" || arb_fail "cannot start the test's own broker"
-# Stop it on exit whatever happens (lib.sh's trap only knows arb_bg processes).
-arb_bg broker-guard sh -c "trap '\"$kafka_sh\" stop \"$broker\"' TERM; while :; do sleep 1; done"
-ARB_KAFKA_DIR=$broker
+arb_own_broker
 bootstrap=$(arb_bootstrap)
 
 cat >"$tmp/bridge.conf" <<EOF
@@ -54,7 +49,7 @@ wait_ready 200 30
 post before
 arb_assert_eq 200 "$(cat "$tmp/before.status")" "POST with the broker up"
 
-"$kafka_sh" stop "$broker" || arb_fail "cannot stop the broker"
+"$ARB_KAFKA_SH" stop "$ARB_KAFKA_DIR" || arb_fail "cannot stop the broker"
 post down
 arb_assert_eq 503 "$(cat "$tmp/down.status")" "POST with the broker down"
 arb_assert_eq '{"error":"kafka_unavailable"}' "$(cat "$tmp/down.body")" "503 body"
@@ -66,7 +61,7 @@ awk -v t="$(cat "$tmp/down.time")" -v limit="$ack_timeout_ms" \
 printf 'ok: 503 after %s s (ack timeout %s ms)\n' "$(cat "$tmp/down.time")" "$ack_timeout_ms"
 wait_ready 503 15
 
-"$kafka_sh" start "$broker" || arb_fail "cannot restart the broker"
+"$ARB_KAFKA_SH" start "$ARB_KAFKA_DIR" || arb_fail "cannot restart the broker"
 wait_ready 200 60
 post after
 arb_assert_eq 200 "$(cat "$tmp/after.status")" "POST after the broker came back"

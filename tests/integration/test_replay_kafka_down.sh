@@ -6,11 +6,7 @@
 . "${ARB_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 tmp=$(arb_tmpdir)
-kafka_sh=$ARB_SOURCE_DIR/tests/kafka/kafka.sh
-broker=$tmp/kafka
-"$kafka_sh" start "$broker" || arb_fail "cannot start the test's own broker"
-arb_bg broker-guard sh -c "trap '\"$kafka_sh\" stop \"$broker\"' TERM; while :; do sleep 1; done"
-ARB_KAFKA_DIR=$broker
+arb_own_broker
 
 arb_start_desk desk
 ARB_KAFKA_PROPERTIES="session_timeout_ms = 6000; heartbeat_interval_ms = 1000;"
@@ -18,7 +14,7 @@ arb_replay_conf "$tmp/replay.conf" airudder.messages airudder.deadletter "$(arb_
 arb_bg replay "$ARB_BUILD_DIR/airudder-replay" -c "$tmp/replay.conf"
 arb_wait_ready "$ARB_ADMIN_URL/readyz" 30
 
-"$kafka_sh" stop "$broker" || arb_fail "cannot stop the broker"
+"$ARB_KAFKA_SH" stop "$ARB_KAFKA_DIR" || arb_fail "cannot stop the broker"
 deadline=$(($(date +%s) + 15))
 until [ "$(curl -s "$ARB_ADMIN_URL/readyz")" = '{"status":"kafka_unreachable"}' ]; do
     [ "$(date +%s)" -lt "$deadline" ] || arb_fail "/readyz did not report Kafka down: $(curl -s "$ARB_ADMIN_URL/readyz")"
@@ -27,7 +23,7 @@ done
 echo "ok: /readyz 503 kafka_unreachable"
 arb_assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' "$ARB_ADMIN_URL/healthz")" "/healthz still 200"
 
-"$kafka_sh" start "$broker" || arb_fail "cannot restart the broker"
+"$ARB_KAFKA_SH" start "$ARB_KAFKA_DIR" || arb_fail "cannot restart the broker"
 arb_wait_ready "$ARB_ADMIN_URL/readyz" 60
 arb_start_bridge airudder.messages airudder.deadletter
 arb_event after 3 "$tmp/event.json"

@@ -462,6 +462,9 @@ struct error_case {
 #define DESK "desk = { url = \"http://d\"; signature = { mode = \"off\"; }; };\n"
 #define NOT_ALLOWED "is not allowed (use A-Z a-z 0-9 . _ -)"
 #define NEED_SECRET "at least one secret is required when signature.mode is enforce"
+#define NEED_ENDPOINT_SECRET(e)                                                              \
+    "needs a secret: set signature.secrets or " e ".signature, or choose auth = \"token\", "  \
+    "\"basic\" or \"none\""
 #define NEED_DESK_SECRET \
     "desk.signature.secrets: at least one secret is required when desk.signature.mode is enforce"
 
@@ -519,6 +522,16 @@ static struct error_case error_cases[] = {
      {":2: signature.secrets: " NEED_SECRET}},
     {"empty secret list", BRIDGE, "signature = {\n  secrets = [];\n};\n",
      {":2: signature.secrets: " NEED_SECRET}},
+    {"endpoint without auth, no secret", BRIDGE,
+     "endpoints = (\n  { path = \"/a\"; auth = \"none\"; },\n"
+     "  { path = \"/wf\"; schema = \"workflow.session.end\"; }\n);\n",
+     {":3: endpoints[1].auth: signature (the default) " NEED_ENDPOINT_SECRET("endpoints[1]")}},
+    {"endpoint signature, empty top-level group", BRIDGE,
+     "signature = { header = \"X-Sig\"; };\n"
+     "endpoints = ( { path = \"/a\";\n  auth = \"signature\"; } );\n",
+     {":2: endpoints[0].auth: signature " NEED_ENDPOINT_SECRET("endpoints[0]")}},
+    {"endpoint with a bad auth", BRIDGE, "endpoints = ( { path = \"/a\"; auth = \"open\"; } );\n",
+     {":1: endpoints[0].auth: must be one of signature, token, basic, none"}},
     {"unreadable file secret", BRIDGE,
      "signature = { secrets = [ \"file:${ARB_TEST_DIR}/missing\" ]; };\n",
      {":1: signature.secrets[0]: cannot read %s/missing: No such file or directory"}},
