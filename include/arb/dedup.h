@@ -10,8 +10,11 @@
  * each at most, touched only as the table fills; keys still pending are never dropped, and
  * when nothing can make room a key is simply not remembered.
  *
- * A key is remembered from when it is done until window_ms later (at done + window_ms it is
- * gone). Keys are 20 bytes (a request id's 16 and a message index's 4). Not thread-safe;
+ * A first copy answered other than 200 may still have records on their way to Kafka (its
+ * acknowledgements were late, not refused): the bridge then marks its key in doubt, repeats
+ * are told to come back later, and when the last report arrives the key is done (every record
+ * stored) or forgotten. A key is remembered from when it is done until window_ms later (at
+ * done + window_ms it is gone). Keys are 20 bytes (a request id's 16 and a message index's 4). Not thread-safe;
  * pure: the caller passes the time. */
 #ifndef ARB_DEDUP_H
 #define ARB_DEDUP_H
@@ -39,11 +42,12 @@ enum arb_dedup_state {
     ARB_DEDUP_NEW,     /* not seen: now pending, the caller goes on (and calls finish) */
     ARB_DEDUP_DONE,    /* done within the window: answer as done, do nothing again */
     ARB_DEDUP_PENDING, /* the first copy is under way: waiter is kept until it finishes */
+    ARB_DEDUP_IN_DOUBT, /* the first copy was refused, but its records may yet be stored */
     ARB_DEDUP_UNTRACKED, /* no room: the caller goes on, and must not call finish */
 };
 
 struct arb_dedup_stats {
-    uint64_t done_hits, pending_hits, evicted, untracked;
+    uint64_t done_hits, pending_hits, doubt_hits, evicted, untracked;
     size_t entries;
 };
 
@@ -55,11 +59,17 @@ void arb_dedup_destroy(struct arb_dedup *dedup);
 /* The bridge: begin with a request's key. waiter may be NULL (then PENDING keeps nobody). */
 enum arb_dedup_state arb_dedup_begin(struct arb_dedup *dedup, const struct arb_dedup_key *key,
                                      int64_t now_ms, struct arb_dedup_waiter *waiter);
-/* The first copy is answered: done (remembered for the window) or not (forgotten, so the
- * sender's retry is tried again). Returns the waiters, to be answered alike. */
+/* The first copy is answered, or its doubt resolved: done (remembered for the window) or not
+ * (forgotten, so the sender's retry is tried again). Returns the waiters, to be answered
+ * alike. */
 struct arb_dedup_waiter *arb_dedup_finish(struct arb_dedup *dedup,
                                           const struct arb_dedup_key *key, bool done,
                                           int64_t now_ms);
+
+/* The first copy was answered other than 200 while its records may still be stored: the key
+ * is in doubt until arb_dedup_finish. Returns the waiters, to be answered alike. */
+struct arb_dedup_waiter *arb_dedup_doubt(struct arb_dedup *dedup,
+                                         const struct arb_dedup_key *key);
 
 /* The replay: was key done within the window? remember marks it done now. */
 bool arb_dedup_seen(struct arb_dedup *dedup, const struct arb_dedup_key *key, int64_t now_ms);

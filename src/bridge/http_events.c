@@ -5,10 +5,12 @@
  * dead-letter topic, the request suspended until the producer answers. */
 #include "http_internal.h"
 
+#include "arb/clock.h"
 #include "arb/log.h"
 #include "arb/mem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -101,19 +103,21 @@ static void deadletter(struct request *request)
     arb_producer_send_deadletter(request->server->producer, &letter, on_produced, request);
 }
 
-/* The first copy's answer is also that of the repeats that waited for it. */
-static void finish_dedup(struct request *request, const struct arb_answer *answer)
-{
-    struct arb_http_server *server = request->server;
-    struct arb_dedup_waiter *waiters;
+/* A first copy's key, until Kafka has the last word on its records. An answer other than
+ * 200 (a timeout, a dead producer) does not mean that nothing was stored: the records may
+ * still be acknowledged. The key is then in doubt (repeats are told to retry later) until
+ * the last delivery report makes it done (all stored) or forgets it. Made when the records
+ * are sent; the answer and the last report each mark it, and the second one frees it.
+ * Guarded by the server's dedup lock. */
+struct arb_doubt {
+    struct arb_http_server *server;
+    struct arb_dedup_key key;
+    enum { DOUBT_UNANSWERED, DOUBT_ANSWERED, DOUBT_IN_DOUBT } answer;
+    bool settled, stored; /* the last report is in; every record was stored */
+};
 
-    if (!request->dedup_first)
-        return;
-    request->dedup_first = false;
-    pthread_mutex_lock(&server->dedup_lock);
-    waiters = arb_dedup_finish(server->dedup, &request->key, answer->status == 200,
-                               request->received_at_ms);
-    pthread_mutex_unlock(&server->dedup_lock);
+static void resume_waiters(struct arb_dedup_waiter *waiters, const struct arb_answer *answer)
+{
     while (waiters != NULL) {
         struct request *waiter = (struct request *)waiters;
         waiters = waiters->next;
@@ -124,6 +128,63 @@ static void finish_dedup(struct request *request, const struct arb_answer *answe
         }
         MHD_resume_connection(waiter->connection);
     }
+}
+
+/* The last delivery report of a first copy's records (the producer's thread). */
+static void on_settled(void *opaque, bool stored)
+{
+    struct arb_doubt *doubt = opaque;
+    struct arb_http_server *server = doubt->server;
+    bool done_with_it = true;
+
+    pthread_mutex_lock(&server->dedup_lock);
+    if (doubt->answer == DOUBT_UNANSWERED) {
+        doubt->settled = true;
+        doubt->stored = stored;
+        done_with_it = false; /* the answer, still to come, decides and frees */
+    } else if (doubt->answer == DOUBT_IN_DOUBT) {
+        arb_dedup_finish(server->dedup, &doubt->key, stored, arb_wall_ms()); /* no waiters */
+    }
+    pthread_mutex_unlock(&server->dedup_lock);
+    if (done_with_it)
+        free(doubt);
+}
+
+/* The first copy's answer is also that of the repeats that waited for it; its key is done,
+ * forgotten, or in doubt (see struct arb_doubt). */
+static void finish_dedup(struct request *request, const struct arb_answer *answer)
+{
+    struct arb_http_server *server = request->server;
+    struct arb_doubt *doubt = request->doubt;
+    struct arb_dedup_waiter *waiters;
+    bool free_doubt = false;
+
+    if (!request->dedup_first)
+        return;
+    request->dedup_first = false;
+    request->doubt = NULL;
+    pthread_mutex_lock(&server->dedup_lock);
+    if (answer->status != 200 && doubt != NULL && !doubt->settled) {
+        doubt->answer = DOUBT_IN_DOUBT;
+        waiters = arb_dedup_doubt(server->dedup, &request->key);
+    } else {
+        bool done = answer->status == 200 || (doubt != NULL && doubt->stored);
+        waiters = arb_dedup_finish(server->dedup, &request->key, done, request->received_at_ms);
+        if (doubt != NULL) {
+            doubt->answer = DOUBT_ANSWERED;
+            free_doubt = doubt->settled;
+        }
+    }
+    pthread_mutex_unlock(&server->dedup_lock);
+    if (free_doubt)
+        free(doubt);
+    resume_waiters(waiters, answer);
+}
+
+void arb_http_event_completed(struct request *request)
+{
+    const struct arb_answer unanswered = {503, "kafka_unavailable", NULL};
+    finish_dedup(request, &unanswered);
 }
 
 static enum MHD_Result answer_now(struct request *request, const struct arb_answer *answer)
@@ -174,8 +235,14 @@ static enum MHD_Result produce(struct request *request)
     request->outcome.records = NULL; /* the producer owns them now */
     request->length = request->body.len;
     arb_buf_free(&request->body);
+    if (request->dedup_first) {
+        request->doubt = arb_xcalloc(1, sizeof(*request->doubt));
+        request->doubt->server = server;
+        request->doubt->key = request->key;
+    }
     suspend(request);
-    arb_producer_send(server->producer, records, on_produced, request);
+    arb_producer_send(server->producer, records, on_produced, request,
+                      request->doubt != NULL ? on_settled : NULL, request->doubt);
     return MHD_YES;
 }
 
@@ -188,6 +255,8 @@ enum MHD_Result arb_http_event_body(struct request *request)
     struct arb_answer answer;
     const struct arb_answer overloaded = {503, "overloaded", "too many requests in progress"};
     const struct arb_answer done = {200, NULL, NULL};
+    const struct arb_answer in_doubt = {503, "kafka_unavailable",
+                                        "an earlier copy of this event may yet be stored"};
 
     read_request(request, &req);
     if (arb_ingest_authenticate(ingest, &req, &request->outcome) != 0) {
@@ -206,6 +275,9 @@ enum MHD_Result arb_http_event_body(struct request *request)
     case ARB_DEDUP_PENDING:
         atomic_fetch_add(&server->dedup_answers, 1);
         return MHD_YES;
+    case ARB_DEDUP_IN_DOUBT:
+        atomic_fetch_add(&server->dedup_answers, 1);
+        return arb_http_respond_answer(request, &in_doubt);
     default:
         break;
     }

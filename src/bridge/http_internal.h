@@ -66,6 +66,7 @@ struct request {
     enum arb_stored stored;
     struct arb_dedup_key key;
     bool dedup_first;  /* the first copy: finishes the key */
+    struct arb_doubt *doubt; /* the first copy's records are with Kafka: see http_events.c */
     bool dedup_waiter; /* a repeat waiting for the first copy's answer */
     struct arb_answer copied;  /* a waiter's answer, detail in copied_detail */
     char copied_detail[ARB_ERROR_MSG_MAX];
@@ -86,9 +87,11 @@ enum MHD_Result arb_http_respond_answer(struct request *request, const struct ar
 bool arb_http_take(atomic_llong *budget, long long *held, long long bytes, long long limit);
 void arb_http_give_back(atomic_llong *budget, long long *held);
 
-/* The events endpoint (http_events.c): the whole body is in; the connection was resumed. */
+/* The events endpoint (http_events.c): the whole body is in; the connection was resumed;
+ * the request is over (answered or not: a first copy never answered lets its key go). */
 enum MHD_Result arb_http_event_body(struct request *request);
 enum MHD_Result arb_http_event_resumed(struct request *request);
+void arb_http_event_completed(struct request *request);
 
 /* The operator endpoints' hooks (http_operator.c, for admin.h). */
 bool arb_http_ready_hook(void *opaque, char *why, size_t size);

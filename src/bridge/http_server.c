@@ -352,6 +352,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
             access_log(request, duration);
         }
     }
+    arb_http_event_completed(request);
     arb_conn_request_done(server->guard, request->conn, arb_now_ns());
     if (request->counted_active)
         atomic_fetch_sub(&server->events_active, 1);

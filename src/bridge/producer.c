@@ -40,6 +40,8 @@ struct batch {
     struct arb_recordset *set; /* the records' memory, freed with the batch */
     arb_produce_done_fn *done;
     void *opaque;
+    arb_produce_settled_fn *settled; /* or NULL */
+    void *settled_opaque;
 };
 
 TAILQ_HEAD(batch_list, batch);
@@ -108,12 +110,15 @@ static enum arb_produce_result outcome_of(const struct batch *batch)
     return atomic_load(&batch->failed) ? ARB_PRODUCE_FAILED : ARB_PRODUCE_OK;
 }
 
-/* Drop n references; the last one answers (if nobody did) and frees the batch. */
+/* Drop n references; the last one answers (if nobody did), says what became of the records,
+ * and frees the batch. */
 static void batch_release(struct batch *batch, int n)
 {
     if (atomic_fetch_sub(&batch->outstanding, n) != n)
         return;
     batch_answer(batch, outcome_of(batch));
+    if (batch->settled != NULL)
+        batch->settled(batch->settled_opaque, outcome_of(batch) == ARB_PRODUCE_OK);
     arb_recordset_destroy(batch->set);
     free(batch);
 }
@@ -340,9 +345,12 @@ static void send_batch(struct arb_producer *producer, struct batch *batch,
 }
 
 void arb_producer_send(struct arb_producer *producer, struct arb_recordset *set,
-                       arb_produce_done_fn *done, void *opaque)
+                       arb_produce_done_fn *done, void *opaque, arb_produce_settled_fn *settled,
+                       void *settled_opaque)
 {
     struct batch *batch = batch_new(producer, (int)set->count, done, opaque);
+    batch->settled = settled;
+    batch->settled_opaque = settled_opaque;
     struct arb_kafka_message *messages = arb_xcalloc(set->count, sizeof(*messages));
 
     batch->set = set; /* owned by the batch from now on: freed after the last report */

@@ -29,6 +29,9 @@ enum arb_produce_result {
 
 /* Called exactly once per send, possibly before the send returns. Must not block. */
 typedef void arb_produce_done_fn(void *opaque, enum arb_produce_result result);
+/* Called once per send when its last delivery report is in (after done): whether every
+ * record was stored, which is what a TIMEOUT or a FAILED answered early turned into. */
+typedef void arb_produce_settled_fn(void *opaque, bool stored);
 
 struct arb_producer;
 
@@ -46,9 +49,11 @@ void arb_producer_destroy(struct arb_producer *producer, int timeout_ms);
 int arb_producer_check_conf(const struct arb_bridge_conf *conf, struct arb_conf_errors *errors);
 
 /* Produce every record of set, which the producer owns from now on (it is freed after the
- * last delivery report); done is called exactly once with the outcome. */
+ * last delivery report); done is called exactly once with the outcome, then settled (may be
+ * NULL) once with what became of every record. */
 void arb_producer_send(struct arb_producer *producer, struct arb_recordset *set,
-                      arb_produce_done_fn *done, void *opaque);
+                       arb_produce_done_fn *done, void *opaque, arb_produce_settled_fn *settled,
+                       void *settled_opaque);
 
 /* Produce one dead letter: the raw body, keyed by call_id (may be NULL), with the dead-letter
  * headers of contract section 4. Same completion rules as arb_producer_send. */

@@ -15,7 +15,7 @@
 
 #define NONE UINT32_MAX
 
-enum entry_state { FREE = 0, PENDING, DONE };
+enum entry_state { FREE = 0, PENDING, IN_DOUBT, DONE };
 
 struct entry {
     struct arb_dedup_key key;
@@ -24,7 +24,7 @@ struct entry {
     uint32_t older, newer; /* the age list (done entries), or the free list (newer) */
     union {
         int64_t done_ms;                  /* DONE */
-        struct arb_dedup_waiter *waiters; /* PENDING */
+        struct arb_dedup_waiter *waiters; /* PENDING (IN_DOUBT has none) */
     } u;
 };
 
@@ -219,6 +219,10 @@ enum arb_dedup_state arb_dedup_begin(struct arb_dedup *dedup, const struct arb_d
         dedup->stats.done_hits++;
         return ARB_DEDUP_DONE;
     }
+    if (index != NONE && dedup->entries[index].state == IN_DOUBT) {
+        dedup->stats.doubt_hits++;
+        return ARB_DEDUP_IN_DOUBT;
+    }
     if (index != NONE) {
         dedup->stats.pending_hits++;
         if (waiter != NULL) {
@@ -239,7 +243,8 @@ struct arb_dedup_waiter *arb_dedup_finish(struct arb_dedup *dedup,
                                           int64_t now_ms)
 {
     uint32_t index = find(dedup, key);
-    if (index == NONE || dedup->entries[index].state != PENDING)
+    if (index == NONE || (dedup->entries[index].state != PENDING &&
+                          dedup->entries[index].state != IN_DOUBT))
         return NULL;
     struct entry *e = &dedup->entries[index];
     struct arb_dedup_waiter *waiters = e->u.waiters;
@@ -251,6 +256,19 @@ struct arb_dedup_waiter *arb_dedup_finish(struct arb_dedup *dedup,
     e->state = DONE;
     e->u.done_ms = now_ms;
     age_append(dedup, index);
+    return waiters;
+}
+
+struct arb_dedup_waiter *arb_dedup_doubt(struct arb_dedup *dedup,
+                                         const struct arb_dedup_key *key)
+{
+    uint32_t index = find(dedup, key);
+    if (index == NONE || dedup->entries[index].state != PENDING)
+        return NULL;
+    struct entry *e = &dedup->entries[index];
+    struct arb_dedup_waiter *waiters = e->u.waiters;
+    e->u.waiters = NULL;
+    e->state = IN_DOUBT;
     return waiters;
 }
 

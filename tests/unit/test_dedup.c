@@ -1,7 +1,7 @@
 /* test_dedup.c - the bounded memory of done keys (core/dedup.c), as the bridge uses it
  * (begin/finish, with waiters) and as the replay's windows do (seen/remember): the window's
  * edge, the bound (oldest done key first, pending keys never), forgetting a failed first
- * copy, and a long random run checked against a plain model. Time is passed in. */
+ * copy, keys in doubt until their records settle, and a long random run checked against a plain model. Time is passed in. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -117,6 +117,39 @@ static void test_failed_first_copy_is_forgotten(void **state)
     assert_ptr_equal(arb_dedup_finish(dedup, &k, false, 2), &w); /* the waiter fails alike */
     assert_int_equal(stats_of(dedup).entries, 0);
     assert_int_equal(arb_dedup_begin(dedup, &k, 3, NULL), ARB_DEDUP_NEW);
+    arb_dedup_destroy(dedup);
+}
+
+/* A first copy refused while its records may still be stored: in doubt, its waiters answered
+ * alike, repeats told so without waiting, never evicted; then done or forgotten by what
+ * became of the records. */
+static void test_in_doubt_until_the_records_settle(void **state)
+{
+    (void)state;
+    struct arb_dedup *dedup = arb_dedup_new(2, 1000);
+    struct arb_dedup_key stored = key(5), lost = key(6), other = key(7);
+    struct arb_dedup_waiter w, late;
+
+    assert_int_equal(arb_dedup_begin(dedup, &stored, 0, NULL), ARB_DEDUP_NEW);
+    assert_int_equal(arb_dedup_begin(dedup, &stored, 1, &w), ARB_DEDUP_PENDING);
+    assert_ptr_equal(arb_dedup_doubt(dedup, &stored), &w); /* the waiter gets the 503 too */
+    assert_null(arb_dedup_doubt(dedup, &stored));          /* in doubt once */
+    assert_int_equal(arb_dedup_begin(dedup, &stored, 2, &late), ARB_DEDUP_IN_DOUBT);
+    assert_int_equal(stats_of(dedup).doubt_hits, 1);
+    assert_null(arb_dedup_doubt(dedup, &other)); /* unknown keys stay unknown */
+
+    assert_int_equal(arb_dedup_begin(dedup, &lost, 3, NULL), ARB_DEDUP_NEW);
+    arb_dedup_doubt(dedup, &lost);
+    /* Both in doubt, the table full: a new key finds nothing it may drop. */
+    assert_int_equal(arb_dedup_begin(dedup, &other, 4, NULL), ARB_DEDUP_UNTRACKED);
+    assert_int_equal(arb_dedup_begin(dedup, &stored, 2000, NULL), ARB_DEDUP_IN_DOUBT);
+
+    assert_null(arb_dedup_finish(dedup, &stored, true, 2001)); /* late waiter was not kept */
+    assert_int_equal(arb_dedup_begin(dedup, &stored, 2002, NULL), ARB_DEDUP_DONE);
+    assert_int_equal(arb_dedup_begin(dedup, &stored, 3000, NULL), ARB_DEDUP_DONE);
+    assert_int_equal(arb_dedup_begin(dedup, &stored, 3001, NULL), ARB_DEDUP_NEW); /* window */
+    arb_dedup_finish(dedup, &lost, false, 3002);
+    assert_int_equal(arb_dedup_begin(dedup, &lost, 3003, NULL), ARB_DEDUP_NEW);
     arb_dedup_destroy(dedup);
 }
 
@@ -263,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_done_until_the_window_edge),
         cmocka_unit_test(test_repeats_wait_for_the_first_copy),
         cmocka_unit_test(test_failed_first_copy_is_forgotten),
+        cmocka_unit_test(test_in_doubt_until_the_records_settle),
         cmocka_unit_test(test_bound_oldest_done_first),
         cmocka_unit_test(test_window_zero_remembers_nothing),
         cmocka_unit_test(test_seen_until_the_window_edge),
