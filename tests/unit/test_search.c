@@ -251,6 +251,31 @@ static void test_link_without_window(void **state)
     arb_search_destroy(search);
 }
 
+/* More conversations than max: the page says which are listed, truthfully. Records are read
+ * oldest first, and the first max conversations found are the ones kept, so the list is not
+ * "the most recent" ones. */
+static void test_beyond_max(void **state)
+{
+    (void)state;
+    static const struct rec_spec records[] = {
+        R("early", 1000, E, "x"), R("middle", 2000, E, "x"), R("late", 3000, E, "x"),
+        R("later", 4000, E, "x"), {0},
+    };
+    struct arb_search *search = arb_search_new(NULL, 2);
+    add_all(search, records);
+    const struct arb_search_view view = {.searched = true, .scanned = 4};
+    char *html = page(search, &view, false);
+    assert_non_null(strstr(html, "<code>early</code>"));
+    assert_non_null(strstr(html, "<code>middle</code>"));
+    assert_null(strstr(html, "<code>late</code>"));
+    assert_non_null(strstr(html, "<p class=\"summary\">2 conversations in 4 records read; only "
+                                 "the first 2 found are listed (2 records of others not "
+                                 "shown).</p>"));
+    assert_null(strstr(html, "most recent"));
+    free(html);
+    arb_search_destroy(search);
+}
+
 /* Past the table's first size (64 slots, grown at half full), and again: every conversation
  * is still found, with its own records. */
 static void test_many_conversations(void **state)
@@ -298,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_problem_and_nothing_found),
         cmocka_unit_test(test_results_page),
         cmocka_unit_test(test_link_without_window),
+        cmocka_unit_test(test_beyond_max),
         cmocka_unit_test(test_many_conversations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
