@@ -397,6 +397,7 @@ static void test_decisions_in_turn(void **state)
         free(body);
     }
     arb_ingest_destroy(ingest);
+    arb_ingest_destroy(NULL); /* like every destroy */
 }
 
 /* ---- the answer, for every outcome and store -------------------------------------------- */
