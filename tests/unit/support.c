@@ -73,3 +73,10 @@ struct arb_bridge_conf *bridge_conf_of(const char *text)
     assert_non_null(conf);
     return conf;
 }
+
+int bridge_conf_teardown(void **state)
+{
+    arb_bridge_conf_destroy(*state);
+    *state = NULL;
+    return 0;
+}

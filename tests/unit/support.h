@@ -25,4 +25,7 @@ int bridge_conf_parse_text(const char *text, struct arb_bridge_conf **conf,
 /* The same, for text that must parse: fails the test, printing every problem, if not. */
 struct arb_bridge_conf *bridge_conf_of(const char *text);
 
+/* A cmocka group teardown for a group whose *state is a bridge configuration. */
+int bridge_conf_teardown(void **state);
+
 #endif

@@ -215,20 +215,12 @@ static struct arb_bridge_conf *conf;
 
 static int setup(void **state)
 {
-    (void)state;
     memset(too_long, 'a', sizeof(too_long) - 1);
     memset(padded_sig, ' ', sizeof(padded_sig) - 1);
     for (size_t i = 0; i < 1000; i += 2)
         padded_sig[i] = '\t';
     memcpy(padded_sig + 1000, SIG_TOP, strlen(SIG_TOP));
-    conf = bridge_conf_of(conf_text);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    arb_bridge_conf_destroy(conf);
+    *state = conf = bridge_conf_of(conf_text);
     return 0;
 }
 
@@ -337,5 +329,5 @@ int main(void)
         cmocka_unit_test(test_with_contexts),
         cmocka_unit_test(test_signature_over_the_body),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, bridge_conf_teardown);
 }

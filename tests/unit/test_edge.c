@@ -36,15 +36,7 @@ static struct arb_bridge_conf *conf;
 
 static int setup(void **state)
 {
-    (void)state;
-    conf = bridge_conf_of(conf_text);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    arb_bridge_conf_destroy(conf);
+    *state = conf = bridge_conf_of(conf_text);
     return 0;
 }
 
@@ -494,5 +486,5 @@ int main(void)
         cmocka_unit_test(test_http_path_endpoint),
         cmocka_unit_test(test_overdue),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, bridge_conf_teardown);
 }
