@@ -89,7 +89,9 @@ static bool check_framing(const struct arb_head *head, struct arb_head_verdict *
     unsigned lengths = 0, codings = 0, hosts = 0;
     const struct arb_head_header *length = NULL, *coding = NULL;
 
-    if (has_control(head->raw_uri, strlen(head->raw_uri)) || strstr(head->raw_uri, "%00") != NULL)
+    /* the path as received, and decoded: %0D and %0A become line breaks only there */
+    if (has_control(head->raw_uri, strlen(head->raw_uri)) || strstr(head->raw_uri, "%00") != NULL ||
+        has_control(head->path, strlen(head->path)))
         return bad_framing(v, "NUL or line break in the path"), false;
     for (size_t i = 0; i < head->nheaders; i++) {
         const struct arb_head_header *h = &head->headers[i];

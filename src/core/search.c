@@ -214,8 +214,8 @@ void arb_search_html(struct arb_search *search, const struct arb_search_view *vi
     }
     arb_buf_printf(out, "<p class=\"summary\">%zu conversation%s in %llu records read", search->count,
                    search->count == 1 ? "" : "s", view->scanned);
-    if (search->beyond > 0)
-        arb_buf_printf(out, "; only the %zu most recent are listed (%llu records of others "
+    if (search->beyond > 0) /* the first found, in reading order: not the most recent */
+        arb_buf_printf(out, "; only the first %zu found are listed (%llu records of others "
                             "not shown)", search->count, search->beyond);
     arb_buf_puts(out, ".</p>");
     if (search->count > 0)

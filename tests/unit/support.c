@@ -33,3 +33,50 @@ char *padded_copy(const char *body, size_t len)
     memcpy(copy, body, len);
     return copy;
 }
+
+static const char *test_env(void *opaque, const char *name)
+{
+    (void)opaque;
+    return strcmp(name, "ARB_TEST_SECRET") == 0 ? "env-secret" : NULL;
+}
+
+static int test_read_file(void *opaque, const char *path, size_t max, struct arb_buf *out,
+                          struct arb_error *err)
+{
+    (void)opaque;
+    (void)max;
+    (void)out;
+    return arb_error_set(err, ARB_E_IO, "cannot read %s: no files in unit tests", path);
+}
+
+const struct arb_resolver *test_resolver(void)
+{
+    static const struct arb_resolver resolver = {test_env, test_read_file, NULL};
+    return &resolver;
+}
+
+int bridge_conf_parse_text(const char *text, struct arb_bridge_conf **conf,
+                           struct arb_conf_errors *errors)
+{
+    return arb_bridge_conf_parse("test.conf", text, test_resolver(), conf, errors);
+}
+
+struct arb_bridge_conf *bridge_conf_of(const char *text)
+{
+    struct arb_conf_errors errors = {0};
+    struct arb_bridge_conf *conf = NULL;
+    int rc = bridge_conf_parse_text(text, &conf, &errors);
+    for (size_t i = 0; i < errors.count; i++)
+        print_error("%s\n", errors.messages[i]);
+    arb_conf_errors_clear(&errors);
+    assert_int_equal(rc, 0);
+    assert_non_null(conf);
+    return conf;
+}
+
+int bridge_conf_teardown(void **state)
+{
+    arb_bridge_conf_destroy(*state);
+    *state = NULL;
+    return 0;
+}
