@@ -5,7 +5,7 @@
  * Framing problems get 400 and the connection closed: a header name that is not a token, a
  * NUL or line break in a header value or the path, a Content-Length beside a
  * Transfer-Encoding, two Content-Lengths or a malformed one, two Transfer-Encodings or a
- * coding other than chunked, and on HTTP/1.1 a missing or repeated Host. Then the path picks
+ * coding other than chunked, a repeated Host, and on HTTP/1.1 a missing one. Then the path picks
  * an endpoint (404, 405 with Allow), and an event endpoint wants JSON (415) of a declared size
  * within http.max_body_bytes (413). Pure: the caller hands over what the library parsed. */
 #ifndef ARB_EDGE_H

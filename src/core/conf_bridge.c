@@ -120,11 +120,21 @@ static void release_password(const struct arb_conf_key *key, void *field)
     user->password = NULL;
 }
 
+/* RFC 7617: a user-id holds no colon (the first one ends it in the credentials). */
+static int check_user_name(const char *value, struct arb_error *err)
+{
+    if (arb_conf_check_not_empty(value, err) != 0)
+        return -1;
+    if (strchr(value, ':') != NULL)
+        return arb_error_set(err, ARB_E_INVALID, "must not contain ':'");
+    return 0;
+}
+
 #define C struct arb_credential
 static const struct arb_conf_key credential_keys[] = {
-    ARB_CONF_KEY("user", C, user, "string", NULL, "user name", .load = arb_conf_load_string,
-                 .release = arb_conf_release_string, .check = arb_conf_check_not_empty,
-                 .required = true),
+    ARB_CONF_KEY("user", C, user, "string", NULL, "user name (no ':')",
+                 .load = arb_conf_load_string, .release = arb_conf_release_string,
+                 .check = check_user_name, .required = true),
     ARB_CONF_KEY("password", C, password, "string", NULL,
                  "its password (\"file:PATH\" reads it from a file)", .load = load_password,
                  .release = release_password, .required = true),

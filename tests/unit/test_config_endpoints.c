@@ -217,6 +217,10 @@ static const struct bad_case bad_cases[] = {
      "endpoints = ( { path = \"/b\"; auth = \"basic\";\n"
      "                basic = { users = ( { user = \"\"; password = \"p\"; } ); }; } );\n",
      {":3: endpoints[0].basic.users[0].user: must not be empty"}},
+    {"a user name with a colon (RFC 7617: the first one ends it)", TOP
+     "endpoints = ( { path = \"/b\"; auth = \"basic\";\n"
+     "                basic = { users = ( { user = \"a:b\"; password = \"p\"; } ); }; } );\n",
+     {":3: endpoints[0].basic.users[0].user: must not contain ':'"}},
     {"a password from an unset variable", TOP
      "endpoints = ( { path = \"/b\"; auth = \"basic\";\n"
      "                basic = { users = ( { user = \"u\"; password = \"${UNSET}\"; } ); }; } );\n",
