@@ -12,7 +12,9 @@
 #   3. the libFuzzer targets (build/fuzz, clang-14, ASan + UBSan), each for ARB_FUZZ_SECONDS
 #      (default 10; scripts/fuzz.sh is the long run);
 #   4. a ThreadSanitizer build (build/tsan) running the black-box tests of both binaries; any
-#      TSan report fails the run.
+#      TSan report fails the run;
+#   5. a coverage build (build/coverage): the line coverage of src/core by the unit tests,
+#      printed per file, failing under 90 %.
 # Among the tests of 1, compose.deployment builds the container images and runs
 # docker/docker-compose.yml (tests/compose/test_compose.sh) when Docker or podman works here;
 # scripts/install-container-deps.sh installs podman where neither does. When no engine works,
@@ -59,6 +61,10 @@ cmake -S "$root" -B "$root/build/fuzz" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD
     -DCMAKE_CXX_COMPILER=clang++-14 -DARB_FUZZ=ON >/dev/null
 cmake --build "$root/build/fuzz" --target fuzz -j "$jobs"
 
+say "build: coverage (build/coverage)"
+cmake -S "$root" -B "$root/build/coverage" -DCMAKE_BUILD_TYPE=Debug -DARB_COVERAGE=ON >/dev/null
+cmake --build "$root/build/coverage" -j "$jobs"
+
 say "build: ThreadSanitizer (build/tsan)"
 cmake -S "$root" -B "$root/build/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARB_TSAN=ON >/dev/null
 cmake --build "$root/build/tsan" -j "$jobs"
@@ -79,6 +85,9 @@ fi
 
 say "unit tests under valgrind (release build)"
 (cd "$root/build/release" && ctest -L valgrind --output-on-failure)
+
+say "line coverage of src/core by the unit tests (build/coverage)"
+cmake --build "$root/build/coverage" --target coverage
 
 say "fuzz targets, ${ARB_FUZZ_SECONDS:-10} s each (build/fuzz)"
 (cd "$root/build/fuzz" && ctest -L fuzz --output-on-failure)
