@@ -146,6 +146,7 @@ say "running: bridge http://127.0.0.1:$bridge_port/v1/events, Kafka $bootstrap, 
 # Each line is a label and a command that runs as printed, pasted into any shell
 # (tests/integration/test_demo_commands.sh runs them all). printf, not echo: dash's echo
 # would turn the \n of curl's -w into a line break.
+printf '%s\n' "(the same bytes again are a retry: answered 200 from the bridge's dedup window, not written again)"
 printf 'post again:   %s\n' "$post"
 printf 'read Kafka:   %s\n' "kcat -b $bootstrap -C -t airudder.messages -o beginning -e -J"
 printf 'desk record:  %s\n' "tail -f $(shq "$run/desk.out")"

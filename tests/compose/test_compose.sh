@@ -234,10 +234,13 @@ check_records() {
     project=$1 count=$2
     shift 2
     # shellcheck disable=SC2086 # $compose is a command and its arguments
+    # A record's value keeps the sender's bytes, line breaks included: records end with an
+    # ASCII record separator instead, and become one line each here.
     $compose exec -T kafka /opt/kafka/bin/kafka-console-consumer.sh --bootstrap-server kafka:9092 \
         --topic airudder.messages --from-beginning --max-messages "$count" --timeout-ms 30000 \
-        --property print.partition=true --property print.offset=true --property print.key=true </dev/null \
-        >"$tmp/records" 2>"$tmp/records.err" || true
+        --property print.partition=true --property print.offset=true --property print.key=true \
+        --property "line.separator=$(printf '\036')" </dev/null \
+        2>"$tmp/records.err" | tr '\n' ' ' | tr '\036' '\n' >"$tmp/records" || true
     arb_assert_eq "$count" "$(grep -c '^Partition:' "$tmp/records")" "$count records in airudder.messages (kafka-console-consumer)"
     for event in "$@"; do
         call=$(jq -r .call_id "$event")

@@ -61,14 +61,15 @@ for stage in build runtime; do
 done
 echo "ok: apt-get install --no-install-recommends, lists removed"
 
-# The build stage installs install-deps.sh's build packages: every -dev one, cmake and
-# pkg-config; build-essential, or gcc + g++ + make + libc6-dev for it.
+# The build stage installs install-deps.sh's build packages: every -dev one (but the fuzzing
+# runtime, libclang-rt: the image builds no fuzz targets), cmake and pkg-config;
+# build-essential, or gcc + g++ + make + libc6-dev for it.
 sed -n "/^packages='/,/'\$/p" "$ARB_SOURCE_DIR/scripts/install-deps.sh" |
     sed "s/^packages=//; s/'//g" | tr ' ' '\n' | grep . | sort -u >"$tmp/install-deps.list"
 grep -q . "$tmp/install-deps.list" || arb_fail "cannot read the package list of scripts/install-deps.sh"
 apt_packages "$tmp/build.df" >"$tmp/build.list"
 {
-    grep -e '-dev$' -e '^cmake$' -e '^pkg-config$' "$tmp/install-deps.list"
+    grep -e '-dev$' -e '^cmake$' -e '^pkg-config$' "$tmp/install-deps.list" | grep -v '^libclang-rt-'
     if ! grep -qx build-essential "$tmp/build.list"; then printf '%s\n' gcc g++ make libc6-dev; fi
 } | sort -u >"$tmp/build.want"
 missing=$(comm -23 "$tmp/build.want" "$tmp/build.list" | tr '\n' ' ')
