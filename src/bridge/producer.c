@@ -27,6 +27,9 @@
 #include <string.h>
 #include <sys/queue.h>
 
+/* Events of up to this many messages describe them to the adapter on the stack. */
+#define STACK_MESSAGES 32
+
 struct batch {
     struct arb_kafka_ticket ticket; /* shared by all its records */
     TAILQ_ENTRY(batch) link;        /* in the deadline list while not answered */
@@ -349,9 +352,11 @@ void arb_producer_send(struct arb_producer *producer, struct arb_recordset *set,
                        void *settled_opaque)
 {
     struct batch *batch = batch_new(producer, (int)set->count, done, opaque);
+    struct arb_kafka_message few[STACK_MESSAGES];
+    struct arb_kafka_message *messages =
+        set->count <= STACK_MESSAGES ? few : arb_xcalloc(set->count, sizeof(*messages));
     batch->settled = settled;
     batch->settled_opaque = settled_opaque;
-    struct arb_kafka_message *messages = arb_xcalloc(set->count, sizeof(*messages));
 
     batch->set = set; /* owned by the batch from now on: freed after the last report */
     for (size_t i = 0; i < set->count; i++) {
@@ -369,7 +374,8 @@ void arb_producer_send(struct arb_producer *producer, struct arb_recordset *set,
         };
     }
     send_batch(producer, batch, messages, set->count);
-    free(messages);
+    if (messages != few)
+        free(messages);
 }
 
 void arb_producer_send_deadletter(struct arb_producer *producer,
