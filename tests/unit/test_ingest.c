@@ -278,7 +278,7 @@ static void check_records(const struct decide_case *c, const struct arb_recordse
     for (size_t r = 0; r < set->count; r++) {
         const struct arb_record *record = &set->records[r];
         static const char received_at[] = "\"received_at\":1720160400123}";
-        char index[64];
+        char index[96];
         snprintf(index, sizeof(index), "\"message_index\":%zu,\"message_count\":%zu,", r,
                  set->count);
         assert_true(record->value_len > sizeof(received_at) && record->value[0] == '{');
