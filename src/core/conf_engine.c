@@ -330,17 +330,28 @@ static void report_unknown(struct arb_conf_ctx *ctx, const char *path,
     }
 }
 
-/* The row's default, parsed by libconfig into defaults. */
-static const config_setting_t *default_setting(config_t *defaults, const struct arb_conf_key *key)
+/* The defaults of a group's keys that its setting leaves out, parsed by libconfig at once
+ * into defaults, as "k<index> = <default>;": one parse a group, not one a key. */
+static void parse_defaults(config_t *defaults, const struct arb_conf_group *group,
+                           const config_setting_t *s)
 {
     struct arb_buf text;
     arb_buf_init(&text);
-    arb_buf_printf(&text, "default = %s;", key->default_value);
-    int ok = config_read_string(defaults, text.data);
+    for (size_t i = 0; i < group->nkeys; i++)
+        if (group->keys[i].default_value != NULL &&
+            arb_conf_member(s, group->keys[i].name) == NULL)
+            arb_buf_printf(&text, "k%zu = %s;\n", i, group->keys[i].default_value);
+    int ok = text.len == 0 || config_read_string(defaults, text.data);
     arb_buf_free(&text);
     assert(ok == CONFIG_TRUE && "a default in a key table does not parse");
     (void)ok;
-    return config_lookup(defaults, "default");
+}
+
+static const config_setting_t *default_of(const config_t *defaults, size_t index)
+{
+    char name[24];
+    snprintf(name, sizeof(name), "k%zu", index);
+    return config_lookup(defaults, name);
 }
 
 static bool is_group_key(const struct arb_conf_key *key)
@@ -348,22 +359,20 @@ static bool is_group_key(const struct arb_conf_key *key)
     return key->load == arb_conf_load_group;
 }
 
-/* Load one key of a group whose setting is group (NULL when left out). */
-static void load_key(struct arb_conf_ctx *ctx, const struct arb_conf_key *key,
-                     const char *path, const config_setting_t *group, void *object)
+/* Load key number index of a group whose setting is group (NULL when left out). */
+static void load_key(struct arb_conf_ctx *ctx, const struct arb_conf_key *key, size_t index,
+                     const char *path, const config_setting_t *group, const config_t *defaults,
+                     void *object)
 {
     const config_setting_t *s = arb_conf_member(group, key->name);
-    config_t defaults;
     int rc;
 
-    config_init(&defaults);
     if (s == NULL && key->default_value != NULL)
-        s = default_setting(&defaults, key);
+        s = default_of(defaults, index);
     if (s == NULL && key->required)
         rc = arb_conf_fail(ctx, group, path, "required");
     else /* groups and custom loaders are called without a setting when it is left out */
         rc = key->load(ctx, key, path, s, (char *)object + key->offset);
-    config_destroy(&defaults);
     if (rc != 0)
         mark_failed(ctx, path);
 }
@@ -378,10 +387,14 @@ static int load_group(struct arb_conf_ctx *ctx, const char *path, const config_s
         return arb_conf_fail(ctx, s, path, "expected a group");
     if (s != NULL)
         report_unknown(ctx, path, s, group);
+    config_t defaults;
+    config_init(&defaults);
+    parse_defaults(&defaults, group, s);
     for (size_t i = 0; i < group->nkeys; i++) {
         arb_conf_path(key_path, path, group->keys[i].name);
-        load_key(ctx, &group->keys[i], key_path, s, object);
+        load_key(ctx, &group->keys[i], i, key_path, s, &defaults, object);
     }
+    config_destroy(&defaults);
     if (group->check != NULL)
         group->check(ctx, path, s, object);
     return ctx->nerrors == errors ? 0 : -1;

@@ -27,9 +27,14 @@ here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export LSAN_OPTIONS
 rc=0
-# -use_value_profile helps through the comparisons of the parsers; -detect_leaks stays on.
+# -use_value_profile helps through the comparisons of the parsers. Leaks are checked after
+# every input, except for the config loaders: libconfig leaks a string token on most syntax
+# errors (lsan.supp), and each input that leaks costs a scan of the whole heap (500 exec/s
+# instead of 8000). For those, LeakSanitizer checks once, at exit, where libconfig's leaks
+# are suppressed and any of ours is still reported (and fails the run).
+case $name in fuzz_*_conf) leaks=-detect_leaks=0 ;; *) leaks=-detect_leaks=1 ;; esac
 "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -use_value_profile=1 -artifact_prefix="$work/" "$@" "$work/corpus" "$seeds" \
+    -use_value_profile=1 "$leaks" -artifact_prefix="$work/" "$@" "$work/corpus" "$seeds" \
     >"$log" 2>&1 || rc=$?
 if [ "$rc" -ne 0 ]; then
     tail -n 60 "$log" >&2
