@@ -13,6 +13,7 @@
  * chosen records, --call-id of the conversation, --until its last record, quiet, and the
  * outcomes handed back to show. */
 #include "debug.h"
+#include "consumed.h"
 #include "delivery_log.h"
 #include "kafka.h"
 #include "pipeline.h"
@@ -110,7 +111,8 @@ int arb_debug_opts_set(struct arb_debug_opts *opts, int opt, const char *arg,
     case OPT_DRY_RUN: opts->dry_run = true; return 0;
     case OPT_DESK_URL:
         if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0)
-            return arb_error_set(err, ARB_E_INVALID, "--desk-url: must start with http:// or https://");
+            return arb_error_set(err, ARB_E_INVALID,
+                                 "--desk-url: must start with http:// or https://");
         free(opts->desk_url);
         opts->desk_url = arb_xstrdup(arg);
         return 0;
@@ -463,15 +465,19 @@ static void take(struct debug *dbg, int i, const rd_kafka_message_t *msg)
 {
     struct range *range = &dbg->ranges[i];
     json_t *value = msg->payload ? json_loadb(msg->payload, msg->len, 0, NULL) : NULL;
+    struct arb_header headers[ARB_JOB_HEADERS_MAX];
+    struct arb_job_record record;
 
     dbg->scanned++;
     range->next = msg->offset + 1;
     if (selected(dbg, msg, value) && !limit_reached(dbg)) {
         dbg->matched++;
-        if (dbg->opts->dry_run)
+        if (dbg->opts->dry_run) {
             print_record(dbg, msg, value);
-        else
-            arb_pipeline_add(dbg->pipeline, i, msg);
+        } else {
+            arb_consumed_job_record(msg, headers, &record);
+            arb_pipeline_add(dbg->pipeline, i, &record);
+        }
     }
     json_decref(value);
     if (range->next >= range->end)

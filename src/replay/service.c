@@ -15,6 +15,7 @@
  * each is resumed when it has drained to half its share. */
 #include "service.h"
 #include "admin.h"
+#include "consumed.h"
 #include "delivery_log.h"
 #include "kafka.h"
 #include "pipeline.h"
@@ -325,10 +326,13 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 static void take(struct service *svc, rd_kafka_message_t *msg)
 {
+    struct arb_header headers[ARB_JOB_HEADERS_MAX];
+    struct arb_job_record record;
     int i = part_find(svc, rd_kafka_topic_name(msg->rkt), msg->partition);
     if (i < 0 || !svc->parts[i].assigned)
         return; /* a straggler of a revoked partition */
-    arb_pipeline_add(svc->pipeline, i, msg);
+    arb_consumed_job_record(msg, headers, &record);
+    arb_pipeline_add(svc->pipeline, i, &record);
     if (svc->stalled)
         pause_if_over_share(svc, i);
 }
@@ -567,7 +571,7 @@ static void drain_pipe(int fd)
 static int turn(struct service *svc, bool stopping)
 {
     struct arb_error err;
-    struct curl_waitfd wake = {.fd = svc->wake[0], .events = CURL_WAIT_POLLIN};
+    struct pollfd wake = {.fd = svc->wake[0], .events = POLLIN};
 
     consume(svc, stopping);
     pause_if_stalled(svc);

@@ -7,6 +7,7 @@
  * needs and sends what the core rendered, with the same safety headers on every answer.
  * One re-send at a time: a second one is answered 409 while the first runs. */
 #include "viewer.h"
+#include "consumed.h"
 #include "debug.h"
 #include "history.h"
 #include "listen.h"
@@ -133,34 +134,6 @@ static enum MHD_Result send_asset(struct MHD_Connection *connection, const char 
 
 /* ---- records from Kafka ---- */
 
-/* A consumed record as the core takes it; headers point into msg (at most HEADERS_MAX). */
-static void record_of(const rd_kafka_message_t *msg, struct arb_header *headers,
-                      struct arb_conv_record *record)
-{
-    rd_kafka_headers_t *hdrs = NULL;
-    rd_kafka_timestamp_type_t type;
-    const char *name;
-    const void *value;
-    size_t size, n = 0;
-    if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        for (size_t i = 0; n < HEADERS_MAX && rd_kafka_header_get_all(hdrs, i, &name, &value,
-                                                                      &size) == 0;
-             i++)
-            headers[n++] = (struct arb_header){name, value, value != NULL ? size : 0};
-    *record = (struct arb_conv_record){
-        .topic = rd_kafka_topic_name(msg->rkt),
-        .partition = msg->partition,
-        .offset = msg->offset,
-        .timestamp_ms = rd_kafka_message_timestamp(msg, &type),
-        .key = msg->key,
-        .key_len = msg->key != NULL ? msg->key_len : 0,
-        .value = msg->payload,
-        .value_len = msg->payload != NULL ? msg->len : 0,
-        .headers = headers,
-        .nheaders = n,
-    };
-}
-
 static bool key_is(const rd_kafka_message_t *msg, const char *call_id)
 {
     size_t len = strlen(call_id);
@@ -179,7 +152,7 @@ static bool take_record(void *opaque, const rd_kafka_message_t *msg)
     struct arb_header headers[HEADERS_MAX];
     struct arb_conv_record record;
     char call_id[ARB_VIEW_CALL_ID_MAX];
-    record_of(msg, headers, &record);
+    arb_consumed_conv_record(msg, headers, HEADERS_MAX, &record);
     arb_conv_record_call_id(&record, call_id, sizeof(call_id));
     if (strcmp(call_id, c->call_id) != 0 && !key_is(msg, c->call_id))
         return true;
@@ -275,7 +248,7 @@ static bool add_found(void *opaque, const rd_kafka_message_t *msg)
 {
     struct arb_header headers[HEADERS_MAX];
     struct arb_conv_record record;
-    record_of(msg, headers, &record);
+    arb_consumed_conv_record(msg, headers, HEADERS_MAX, &record);
     arb_search_add(opaque, &record);
     return true;
 }
