@@ -7,22 +7,20 @@
  * never pass an unfinished record; auto-commit sends them every second, and a stop commits
  * synchronously.
  *
- * Flow control: while replay.max_buffered records are held, no more are taken (librdkafka's
- * bounded prefetch queue waits). Pausing is kept for real stalls, because a resumed
- * partition needs most of a second to fetch again: when the buffer stays full for
- * STALL_NS, the partitions holding more than their share are paused, so the others go on
- * and the consumer keeps polling (and stays in its group however long the desk is down);
- * each is resumed when it has drained to half its share. */
+ * Flow control is core/flow.c's: when to poll for more records, which partitions to pause
+ * and resume (a stall: the buffer full for 2 s); this file applies its decisions to the
+ * consumer and tells it which the consumer refused. */
 #include "service.h"
 #include "admin.h"
-#include "consumed.h"
 #include "delivery_log.h"
+#include "consumed.h"
 #include "kafka.h"
 #include "pipeline.h"
 
+#include "arb/clock.h"
+#include "arb/flow.h"
 #include "arb/log.h"
 #include "arb/mem.h"
-#include "arb/clock.h"
 #include "arb/metrics.h"
 
 #include <errno.h>
@@ -37,12 +35,11 @@
 #define CONSUME_BATCH 1000         /* records taken per loop turn at most */
 #define LOOP_WAIT_MS 100           /* longest sleep: bounds how late a missed wake-up is seen */
 #define LAG_INTERVAL_NS 1000000000 /* how often the lag gauges are refreshed */
-#define STALL_NS 2000000000        /* a buffer full this long is a stall: pause */
 
 struct part {
     char *topic;
     int32_t partition;
-    bool assigned, paused, dirty;
+    bool dirty;
     int64_t committable; /* the next offset to consume once everything before is done */
 };
 
@@ -55,10 +52,11 @@ struct service {
     struct arb_delivery_log *delivery_log; /* NULL when delivery_log.topic is "" */
     struct arb_admin *admin;
     struct arb_kafka_health *health;
-    struct part *parts;
+    struct part *parts; /* by the index the pipeline and the flow know them by */
     int nparts;
-    int64_t full_since; /* when the buffer became full, 0 while it is not */
-    bool stalled;       /* full for STALL_NS: partitions reaching their share are paused */
+    struct arb_flow *flow; /* which partitions are assigned, and paused */
+    size_t *pending;       /* per partition, for the flow; nparts of them */
+    struct arb_flow_action *actions; /* the flow's decisions; 2 * nparts of them */
 
     atomic_bool joined, fatal;
     atomic_int paused;
@@ -78,84 +76,55 @@ static int part_find(const struct service *svc, const char *topic, int32_t parti
     return -1;
 }
 
+static bool assigned(const struct service *svc, int i)
+{
+    return arb_flow_assigned(svc->flow, i);
+}
+
 static int part_get(struct service *svc, const char *topic, int32_t partition)
 {
     int i = part_find(svc, topic, partition);
     if (i >= 0)
         return i;
-    svc->parts = arb_xrealloc(svc->parts, (size_t)(svc->nparts + 1) * sizeof(*svc->parts));
+    size_t n = (size_t)svc->nparts + 1;
+    svc->parts = arb_xrealloc(svc->parts, n * sizeof(*svc->parts));
+    svc->pending = arb_xrealloc(svc->pending, n * sizeof(*svc->pending));
+    svc->actions = arb_xrealloc(svc->actions, 2 * n * sizeof(*svc->actions));
     svc->parts[svc->nparts] = (struct part){.topic = arb_xstrdup(topic), .partition = partition,
                                             .committable = -1};
     return svc->nparts++;
 }
 
-static void set_paused(struct service *svc, int i, bool paused)
+/* Pause or resume partitions as the flow decided; a refusal goes back to it. */
+static void apply(struct service *svc, const struct arb_flow_action *actions, size_t n)
 {
-    struct part *part = &svc->parts[i];
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, part->topic, part->partition);
-    rd_kafka_resp_err_t err = paused ? rd_kafka_pause_partitions(svc->consumer, list)
-                                     : rd_kafka_resume_partitions(svc->consumer, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
-    part->paused = paused;
-    atomic_fetch_add(&svc->paused, paused ? 1 : -1);
+    for (size_t k = 0; k < n; k++) {
+        struct part *part = &svc->parts[actions[k].part];
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(list, part->topic, part->partition);
+        rd_kafka_resp_err_t err = actions[k].pause
+                                      ? rd_kafka_pause_partitions(svc->consumer, list)
+                                      : rd_kafka_resume_partitions(svc->consumer, list);
+        rd_kafka_topic_partition_list_destroy(list);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            arb_flow_refused(svc->flow, &actions[k]);
+    }
+    atomic_store(&svc->paused, arb_flow_paused_count(svc->flow));
 }
 
 static void pause_all(struct service *svc)
 {
-    for (int i = 0; i < svc->nparts; i++)
-        if (svc->parts[i].assigned && !svc->parts[i].paused)
-            set_paused(svc, i, true);
+    apply(svc, svc->actions, arb_flow_stop(svc->flow, svc->nparts, svc->actions));
 }
 
-/* A partition's share of the buffer. */
-static size_t share(const struct service *svc)
-{
-    int assigned = 0;
-    for (int i = 0; i < svc->nparts; i++)
-        assigned += svc->parts[i].assigned;
-    return (size_t)svc->conf->replay.max_buffered / (size_t)(assigned > 0 ? assigned : 1);
-}
-
-static bool buffer_full(const struct service *svc)
-{
-    return arb_pipeline_total(svc->pipeline) >= (size_t)svc->conf->replay.max_buffered;
-}
-
-static void pause_if_over_share(struct service *svc, int i)
-{
-    if (svc->parts[i].assigned && !svc->parts[i].paused &&
-        arb_pipeline_pending(svc->pipeline, i) >= share(svc))
-        set_paused(svc, i, true);
-}
-
-/* The buffer has been full for STALL_NS: pause the partitions that fill it, and from now
- * on any that reaches its share (take), until the buffer is no longer full. */
-static void pause_if_stalled(struct service *svc)
-{
-    int64_t now = arb_now_ns();
-    if (!buffer_full(svc)) {
-        svc->full_since = 0;
-        svc->stalled = false;
-        return;
-    }
-    if (svc->full_since == 0)
-        svc->full_since = now;
-    if (now - svc->full_since < STALL_NS)
-        return;
-    svc->stalled = true;
-    for (int i = 0; i < svc->nparts; i++)
-        pause_if_over_share(svc, i);
-}
-
-static void resume_drained(struct service *svc)
+/* Once a turn: the stall clock, and the pauses and resumes it calls for. */
+static void control_flow(struct service *svc)
 {
     for (int i = 0; i < svc->nparts; i++)
-        if (svc->parts[i].assigned && svc->parts[i].paused &&
-            arb_pipeline_pending(svc->pipeline, i) <= share(svc) / 2)
-            set_paused(svc, i, false);
+        svc->pending[i] = arb_pipeline_pending(svc->pipeline, i);
+    apply(svc, svc->actions,
+          arb_flow_turn(svc->flow, arb_now_ns(), arb_pipeline_total(svc->pipeline),
+                        svc->pending, svc->nparts, svc->actions));
 }
 
 /* ---- offsets ---- */
@@ -173,7 +142,7 @@ static void store_offsets(struct service *svc)
     rd_kafka_topic_partition_list_t *list = NULL;
     for (int i = 0; i < svc->nparts; i++) {
         struct part *part = &svc->parts[i];
-        if (!part->dirty || !part->assigned)
+        if (!part->dirty || !assigned(svc, i))
             continue;
         if (list == NULL)
             list = rd_kafka_topic_partition_list_new(4);
@@ -246,8 +215,7 @@ static void on_assign(struct service *svc, rd_kafka_topic_partition_list_t *part
     char count[16];
     for (int j = 0; j < partitions->cnt; j++) {
         int i = part_get(svc, partitions->elems[j].topic, partitions->elems[j].partition);
-        svc->parts[i].assigned = true;
-        svc->parts[i].paused = false;
+        arb_flow_assign(svc->flow, i);
         svc->parts[i].dirty = false;
         svc->parts[i].committable = -1; /* until the pipeline says: it reads from the commit */
     }
@@ -262,9 +230,9 @@ static void on_assign(struct service *svc, rd_kafka_topic_partition_list_t *part
 static void part_forget(struct service *svc, int i)
 {
     arb_pipeline_drop_partition(svc->pipeline, i);
-    if (svc->parts[i].paused)
-        atomic_fetch_sub(&svc->paused, 1);
-    svc->parts[i].assigned = svc->parts[i].paused = svc->parts[i].dirty = false;
+    arb_flow_revoke(svc->flow, i);
+    atomic_store(&svc->paused, arb_flow_paused_count(svc->flow));
+    svc->parts[i].dirty = false;
 }
 
 static void on_revoke(struct service *svc, rd_kafka_topic_partition_list_t *partitions,
@@ -300,7 +268,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         /* librdkafka's contract: clear the whole assignment, whatever the protocol */
         arb_log_kv(ARB_LOG_ERROR, "rebalance failed", "error", rd_kafka_err2str(err), NULL);
         for (int i = 0; i < svc->nparts; i++)
-            if (svc->parts[i].assigned)
+            if (assigned(svc, i))
                 part_forget(svc, i);
         rd_kafka_assign(rk, NULL);
     }
@@ -329,21 +297,21 @@ static void take(struct service *svc, rd_kafka_message_t *msg)
     struct arb_header headers[ARB_JOB_HEADERS_MAX];
     struct arb_job_record record;
     int i = part_find(svc, rd_kafka_topic_name(msg->rkt), msg->partition);
-    if (i < 0 || !svc->parts[i].assigned)
+    if (i < 0 || !assigned(svc, i))
         return; /* a straggler of a revoked partition */
     arb_consumed_job_record(msg, headers, &record);
     arb_pipeline_add(svc->pipeline, i, &record);
-    if (svc->stalled)
-        pause_if_over_share(svc, i);
+    if (arb_flow_took(svc->flow, i, arb_pipeline_pending(svc->pipeline, i)))
+        apply(svc, &(struct arb_flow_action){i, true}, 1);
 }
 
-/* Poll the consumer (which also serves rebalances) unless the buffer is full and nothing is
- * paused yet; when stopping, records still returned are not taken: their offsets are not
- * stored, so a restart reads them again. */
+/* Poll the consumer (which also serves rebalances) while the flow lets it; when stopping,
+ * records still returned are not taken: their offsets are not stored, so a restart reads
+ * them again. */
 static void consume(struct service *svc, bool stopping)
 {
     for (int n = 0; n < CONSUME_BATCH; n++) {
-        if (!stopping && buffer_full(svc) && atomic_load(&svc->paused) == 0)
+        if (!arb_flow_may_poll(svc->flow, arb_pipeline_total(svc->pipeline)))
             return;
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(svc->consumer, 0);
         if (msg == NULL)
@@ -374,7 +342,7 @@ static void refresh_lag(struct service *svc)
     for (int i = 0; i < svc->nparts; i++) {
         struct part *part = &svc->parts[i];
         int64_t low = 0, high = 0;
-        if (!part->assigned || rd_kafka_get_watermark_offsets(svc->consumer, part->topic,
+        if (!assigned(svc, i) || rd_kafka_get_watermark_offsets(svc->consumer, part->topic,
                                                               part->partition, &low, &high) != 0)
             continue;
         int64_t from = part->committable >= 0 ? part->committable : low;
@@ -512,6 +480,7 @@ static struct service *service_new(const struct arb_replay_conf *conf,
     struct service *svc = arb_xcalloc(1, sizeof(*svc));
     svc->conf = conf;
     svc->wake[0] = svc->wake[1] = -1;
+    svc->flow = arb_flow_new((size_t)conf->replay.max_buffered);
     pthread_mutex_init(&svc->lag_lock, NULL);
     arb_buf_init(&svc->lag_metrics);
 
@@ -554,6 +523,9 @@ static void service_destroy(struct service *svc, int timeout_ms)
     for (int i = 0; i < svc->nparts; i++)
         free(svc->parts[i].topic);
     free(svc->parts);
+    free(svc->pending);
+    free(svc->actions);
+    arb_flow_destroy(svc->flow);
     arb_buf_free(&svc->lag_metrics);
     pthread_mutex_destroy(&svc->lag_lock);
     free(svc);
@@ -574,8 +546,7 @@ static int turn(struct service *svc, bool stopping)
     struct pollfd wake = {.fd = svc->wake[0], .events = POLLIN};
 
     consume(svc, stopping);
-    pause_if_stalled(svc);
-    resume_drained(svc);
+    control_flow(svc);
     if (arb_pipeline_run(svc->pipeline, &wake, 1, LOOP_WAIT_MS, &err) != 0) {
         arb_log_kv(ARB_LOG_ERROR, "delivery loop failed", "error", err.message, NULL);
         return -1;
