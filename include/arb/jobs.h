@@ -79,7 +79,7 @@ enum arb_job_effect_kind {
     ARB_JOB_DEADLETTER, /* produce deadletter; then arb_jobs_deadlettered or _deadletter_failed */
     ARB_JOB_WAKE,       /* the job is due again at at_ns (a retry, or its dead letter's) */
     ARB_JOB_SKIPPED,    /* done unsent: its partition delivered its Idempotency-Key already */
-    ARB_JOB_OUTCOME,    /* done: delivered or dead-lettered (for the delivery log) */
+    ARB_JOB_OUTCOME,    /* done: delivered, dead-lettered or skipped (for the delivery log) */
     ARB_JOB_COMMIT,     /* partition part may be committed up to offset (the next to read) */
     ARB_JOB_DESK,       /* the desk became reachable or unreachable (desk_reachable) */
 };

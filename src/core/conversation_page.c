@@ -74,9 +74,33 @@ static void render_quote(struct arb_buf *out, const struct arb_conversation *con
     arb_buf_puts(out, "</blockquote>");
 }
 
+static void outcome_time(struct arb_buf *out, int64_t done_ms)
+{
+    if (done_ms <= 0)
+        return;
+    arb_buf_puts(out, "at <time datetime=\"");
+    arb_html_time_iso(out, done_ms, true);
+    arb_buf_puts(out, "\">");
+    arb_html_time(out, done_ms, true);
+    arb_buf_puts(out, "</time> ");
+}
+
+/* Not sent: the desk had it already. */
+static void skipped_line(struct arb_buf *out, const struct arb_outcome *o)
+{
+    arb_buf_puts(out, "<p class=\"outcome skipped\" data-status=\"skipped\">"
+                      "Skipped as a duplicate ");
+    outcome_time(out, o->done_ms);
+    arb_buf_puts(out, "&middot; its partition delivered its Idempotency-Key already</p>");
+}
+
 static void outcome_line(struct arb_buf *out, const struct arb_outcome *o)
 {
     bool resend = o->mode != NULL && strcmp(o->mode, "resend") == 0;
+    if (o->status == ARB_OUTCOME_SKIPPED) {
+        skipped_line(out, o);
+        return;
+    }
     if (o->status == ARB_OUTCOME_DELIVERED) {
         arb_buf_printf(out, "<p class=\"outcome delivered\" data-status=\"delivered\">%s ",
                        resend ? "Re-sent, delivered" : "Delivered");
@@ -84,13 +108,7 @@ static void outcome_line(struct arb_buf *out, const struct arb_outcome *o)
         arb_buf_printf(out, "<p class=\"outcome deadlettered\" data-status=\"dead-lettered\">"
                             "%s ", resend ? "Re-sent, dead-lettered" : "Dead-lettered");
     }
-    if (o->done_ms > 0) {
-        arb_buf_puts(out, "at <time datetime=\"");
-        arb_html_time_iso(out, o->done_ms, true);
-        arb_buf_puts(out, "\">");
-        arb_html_time(out, o->done_ms, true);
-        arb_buf_puts(out, "</time> ");
-    }
+    outcome_time(out, o->done_ms);
     arb_buf_printf(out, "&middot; %u attempt%s", o->attempts, o->attempts == 1 ? "" : "s");
     if (o->desk_status != 0)
         arb_buf_printf(out, " &middot; <span class=\"desk-status\" data-desk-status=\"%ld\">"
@@ -281,26 +299,45 @@ static void render_envelope(struct arb_buf *out, const struct arb_conversation *
     arb_buf_puts(out, "</dl>");
 }
 
-static void count_outcomes(const struct arb_conversation *conv, size_t *delivered,
-                           size_t *deadlettered, size_t *none)
+struct counts {
+    size_t delivered, deadlettered, skipped, none; /* by each record's latest outcome */
+};
+
+static void count_outcomes(const struct arb_conversation *conv, struct counts *counts)
 {
-    *delivered = *deadlettered = *none = 0;
+    *counts = (struct counts){0, 0, 0, 0};
     for (size_t i = 0; i < conv->nentries; i++) {
         const struct entry *e = &conv->entries[i];
+        enum arb_outcome_status status =
+            e->noutcomes > 0 ? e->outcomes[e->noutcomes - 1]->outcome.status : 0;
         if (e->noutcomes == 0)
-            ++*none;
-        else if (e->outcomes[e->noutcomes - 1]->outcome.status == ARB_OUTCOME_DELIVERED)
-            ++*delivered;
+            counts->none++;
+        else if (status == ARB_OUTCOME_DELIVERED)
+            counts->delivered++;
+        else if (status == ARB_OUTCOME_SKIPPED)
+            counts->skipped++;
         else
-            ++*deadlettered;
+            counts->deadlettered++;
     }
+}
+
+/* "N messages, ...: a delivered, b dead-lettered[, c skipped as duplicates], d with none." */
+static void render_counts(struct arb_buf *out, const struct arb_conversation *conv)
+{
+    struct counts counts;
+    count_outcomes(conv, &counts);
+    arb_buf_printf(out, "<p class=\"summary\">%zu message%s, in the order the desk gets them: "
+                        "%zu delivered, %zu dead-lettered, ", conv->nentries,
+                   conv->nentries == 1 ? "" : "s", counts.delivered, counts.deadlettered);
+    if (counts.skipped > 0)
+        arb_buf_printf(out, "%zu skipped as duplicates, ", counts.skipped);
+    arb_buf_printf(out, "%zu with no delivery recorded. ", counts.none);
 }
 
 void arb_conversation_html(const struct arb_conversation *conv,
                            const struct arb_conversation_view *view, struct arb_buf *out)
 {
     const struct arb_page_search search = {conv->call_id, view->from, view->until};
-    size_t delivered, deadlettered, none;
     struct arb_buf title;
 
     arb_buf_init(&title);
@@ -313,11 +350,8 @@ void arb_conversation_html(const struct arb_conversation *conv,
     arb_buf_puts(out, "\"><h1>Conversation <code>");
     arb_html_puts(out, conv->call_id);
     arb_buf_puts(out, "</code></h1>");
-    count_outcomes(conv, &delivered, &deadlettered, &none);
-    arb_buf_printf(out, "<p class=\"summary\">%zu message%s, in the order the desk gets them: "
-                        "%zu delivered, %zu dead-lettered, %zu with no delivery recorded. "
-                        "<a class=\"as-json\" href=\"", conv->nentries,
-                   conv->nentries == 1 ? "" : "s", delivered, deadlettered, none);
+    render_counts(out, conv);
+    arb_buf_puts(out, "<a class=\"as-json\" href=\"");
     query_link(out, "/conversation.json", conv->call_id, view);
     arb_buf_puts(out, "\">As JSON</a></p>");
     if (conv->truncated)
@@ -456,7 +490,10 @@ void arb_resend_summary_html(const struct arb_resend_summary *s,
     const struct arb_page_search search = {s->call_id, view->from, view->until};
     size_t delivered = 0, deadlettered = 0;
     for (size_t i = 0; i < s->noutcomes; i++)
-        s->outcomes[i].status == ARB_OUTCOME_DELIVERED ? delivered++ : deadlettered++;
+        if (s->outcomes[i].status == ARB_OUTCOME_DELIVERED)
+            delivered++;
+        else if (s->outcomes[i].status == ARB_OUTCOME_DEADLETTERED)
+            deadlettered++; /* a re-send skips nothing */
 
     arb_page_begin(out, "Re-send", &search);
     arb_buf_printf(out, "<section class=\"resend-result\" data-ok=\"%s\" data-sent=\"%llu\" "

@@ -281,6 +281,7 @@ static bool skip_delivered(struct arb_jobs *jobs, struct arb_job *job, int64_t n
                         now_ns / NS_PER_MS))
         return false;
     push(jobs, ARB_JOB_SKIPPED, job)->delivery = &job->delivery;
+    report(jobs, job, ARB_OUTCOME_SKIPPED, now_ns);
     finish(jobs, job);
     return true;
 }

@@ -186,7 +186,7 @@ static const struct scenario scenarios[] = {
     {"dedup: a copy its partition delivered is skipped, and counts as done",
      &dedup,
      {S_ADD(0, "a", 0, 0, "K"), S_COPY(0, "a'", 0, 1, "K", "a"), S_RUN(0, "send a"),
-      S_ANSWER(1, "a", 200, "delivered a, commit 0:1"), S_RUN(2, "skip a', commit 0:2"),
+      S_ANSWER(1, "a", 200, "delivered a, commit 0:1"), S_RUN(2, "skip a', skipped a', commit 0:2"),
       S_COPY(3, "a''", 1, 0, "K", "a"), S_RUN(3, "send a''"), S_TOTAL(1), S_END}},
     {"dedup: a key is remembered only once the desk took it",
      &dedup,
@@ -200,7 +200,7 @@ static const struct scenario scenarios[] = {
      &short_window,
      {S_ADD(0, "a", 0, 0, "A"), S_RUN(0, "send a"),
       S_ANSWER(0, "a", 200, "delivered a, commit 0:1"), S_COPY(999, "a'", 0, 1, "A", "a"),
-      S_RUN(999, "skip a', commit 0:2"), S_COPY(1000, "a''", 0, 2, "A", "a"),
+      S_RUN(999, "skip a', skipped a', commit 0:2"), S_COPY(1000, "a''", 0, 2, "A", "a"),
       S_RUN(1000, "send a''"), S_ANSWER(1001, "a''", 200, "delivered a'', commit 0:3"),
       S_DROP(1002, 0, ""), S_COPY(1003, "a'''", 0, 3, "A", "a"), S_RUN(1003, "send a'''"),
       S_END}},
@@ -315,7 +315,9 @@ static void describe(struct run *run, const struct arb_job_effect *e, char *out,
     case ARB_JOB_SKIPPED: snprintf(out, size, "skip %s", name_of(run, e)); break;
     case ARB_JOB_OUTCOME:
         snprintf(out, size, "%s %s",
-                 e->outcome.status == ARB_OUTCOME_DELIVERED ? "delivered" : "deadlettered",
+                 e->outcome.status == ARB_OUTCOME_DELIVERED     ? "delivered"
+                 : e->outcome.status == ARB_OUTCOME_DEADLETTERED ? "deadlettered"
+                                                                 : "skipped",
                  name_of(run, e));
         break;
     case ARB_JOB_COMMIT:
@@ -709,6 +711,15 @@ static void test_dedup_stats(void **state)
     assert_string_equal(skipped.origin, "airudder.messages/3/1");
     assert_string_equal(skipped.delivery->idempotency_key,
                         "0123456789abcdef0123456789abcdef:0");
+    struct arb_job_effect done = next(jobs, ARB_JOB_OUTCOME);
+    assert_int_equal(done.outcome.status, ARB_OUTCOME_SKIPPED);
+    assert_int_equal(done.outcome.offset, 1);
+    assert_int_equal(done.outcome.attempts, 0);
+    assert_int_equal(done.outcome.desk_status, 0);
+    assert_null(done.outcome.reason);
+    assert_string_equal(done.outcome.idempotency_key, "0123456789abcdef0123456789abcdef:0");
+    assert_int_equal(done.outcome.first_attempt_ms, 0);
+    assert_int_equal(done.outcome.done_ms, 1000000 + 5000);
     assert_int_equal(next(jobs, ARB_JOB_COMMIT).offset, 2);
     no_more(jobs);
     arb_jobs_stats(jobs, &stats);
