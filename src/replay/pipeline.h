@@ -12,7 +12,8 @@
  * being sent.
  *
  * Those decisions are core/jobs.c's; the pipeline is their driver, over libcurl (the desk
- * client) and librdkafka (the dead-letter producer), neither of which shows here.
+ * client) and librdkafka (the dead-letter producer); this interface speaks the core's types
+ * (jobs.h) and poll(2)'s.
  *
  * Single-threaded: every function runs on the replay's loop thread. The metrics may be
  * rendered from another thread. */

@@ -54,8 +54,9 @@ struct request {
 
 /* ---- answers ---- */
 
-static enum MHD_Result send_response(struct MHD_Connection *connection, unsigned status, const char *type,
-                            struct arb_buf *body, const struct arb_view_answer *answer)
+static enum MHD_Result send_response(struct MHD_Connection *connection, unsigned status,
+                                     const char *type, struct arb_buf *body,
+                                     const struct arb_view_answer *answer)
 {
     size_t len = body->len;
     char *data = arb_buf_detach(body, NULL);
@@ -267,7 +268,8 @@ static enum MHD_Result serve_search(struct viewer *v, struct MHD_Connection *con
         struct arb_history *history = arb_history_new(v->conf, &err);
         struct arb_history_query query =
             query_of(req, (const char *const *)v->conf->replay.topics, v->conf->replay.ntopics);
-        if (history == NULL || arb_history_read(history, &query, add_found, search, &stats, &err) != 0)
+        if (history == NULL ||
+            arb_history_read(history, &query, add_found, search, &stats, &err) != 0)
             snprintf(problem, sizeof(problem), "Cannot read the records: %s", err.message);
         else if (stats.timed_out)
             snprintf(problem, sizeof(problem), "Reading stopped after 20 s: narrow the window.");
@@ -370,7 +372,8 @@ static enum MHD_Result serve_resend(struct viewer *v, struct MHD_Connection *con
         return send_problem(connection, req->json, 404, "not_found",
                             "That record is not one of this conversation's (in this window).");
     }
-    size_t planned = arb_conversation_resend_plan(conv, (size_t)index, &starts, &nstarts, &until_ms);
+    size_t planned =
+        arb_conversation_resend_plan(conv, (size_t)index, &starts, &nstarts, &until_ms);
     const struct arb_resend resend = {req->call_id, starts, nstarts, true, until_ms};
     int rc = arb_debug_resend(v->conf, &resend, &v->stopping, &report, &err);
     if (rc != 0)
