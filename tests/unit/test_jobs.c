@@ -153,6 +153,24 @@ static const struct scenario scenarios[] = {
       S_RUN(0, "send a, send c"), S_ANSWER(1, "c", 200, "delivered c"),
       S_DROP(2, 0, "abort a"), S_PENDING(0, 0), S_TOTAL(1), S_RUN(2, "send b"),
       S_ANSWER(3, "b", 200, "delivered b, commit 1:1"), S_TOTAL(0), S_END}},
+    {"retries fall due in their order; a revoked partition's leave from the middle",
+     &plain,
+     {S_ADD(0, "a", 0, 0, "A"), S_ADD(0, "b", 1, 0, "B"), S_ADD(0, "c", 0, 1, "C"),
+      S_ADD(0, "d", 1, 1, "D"), S_ADD(0, "e", 0, 2, "E"), S_ADD(0, "f", 1, 2, "F"),
+      S_RUN(0, "send a, send b, send c, send d, send e, send f"),
+      S_LATER(0, "a", 503, 600, "desk down, wake a +600"), S_LATER(0, "b", 503, 100, "wake b +100"),
+      S_LATER(0, "c", 503, 500, "wake c +500"), S_LATER(0, "d", 503, 200, "wake d +200"),
+      S_LATER(0, "e", 503, 300, "wake e +300"), S_LATER(0, "f", 503, 400, "wake f +400"),
+      S_EXPIRY(0, 100), S_DROP(1, 1, ""), S_EXPIRY(1, 300), S_RUN(299, ""), S_RUN(300, "send e"),
+      S_RUN(550, "send c"), S_RUN(600, "send a"), S_EXPIRY(600, -1), S_END}},
+    {"orphans finished in any order",
+     &plain,
+     {S_ADD(0, "a", 0, 0, "A"), S_ADD(0, "b", 0, 1, "B"), S_ADD(0, "c", 0, 2, "C"),
+      S_RUN(0, "send a, send b, send c"), S_ANSWER(1, "a", 400, "deadletter a"),
+      S_ANSWER(1, "b", 400, "deadletter b"), S_ANSWER(1, "c", 400, "deadletter c"),
+      S_DROP(2, 0, ""), S_ORPHANS(3), S_DL_OK(3, "b", ""), S_ORPHANS(2),
+      S_DL_FAIL(3, "c", ""), S_ORPHANS(1), S_DL_OK(4, "a", ""), S_ORPHANS(0), S_TOTAL(0),
+      S_END}},
     {"revoked in backoff: the retry is forgotten",
      &plain,
      {S_ADD(0, "a", 0, 0, "A"), S_RUN(0, "send a"),
@@ -732,6 +750,91 @@ static void test_dedup_stats(void **state)
     arb_jobs_destroy(jobs);
 }
 
+/* The driver calls in while taking effects (a produce refused at once): the FIFO makes room
+ * at its front, and the order holds. */
+static void test_effects_while_taken(void **state)
+{
+    (void)state;
+    struct arb_desk_conf desk = make_desk(&plain);
+    struct arb_jobs *jobs = arb_jobs_new(&desk, 7, ns_of(0));
+    char keys[16][8];
+    for (int i = 0; i < 16; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+        const struct arb_job_record record = {"t", 0, i, keys[i], strlen(keys[i]), keys[i],
+                                              strlen(keys[i]), NULL, 0};
+        arb_jobs_add(jobs, 0, &record);
+    }
+    arb_jobs_run(jobs, ns_of(0));
+    struct arb_job_effect first = next(jobs, ARB_JOB_SEND);
+    assert_string_equal(first.origin, "t/0/0");
+    const struct arb_job_answer ok = {200, -1, 0, NULL};
+    arb_jobs_answered(jobs, first.job, &ok, ns_of(1)); /* 15 SENDs still queued */
+    for (int i = 1; i < 16; i++) {
+        char origin[16];
+        snprintf(origin, sizeof(origin), "t/0/%d", i);
+        assert_string_equal(next(jobs, ARB_JOB_SEND).origin, origin);
+    }
+    assert_string_equal(next(jobs, ARB_JOB_OUTCOME).origin, "t/0/0");
+    assert_int_equal(next(jobs, ARB_JOB_COMMIT).offset, 1);
+    no_more(jobs);
+    arb_jobs_destroy(jobs);
+}
+
+/* Whatever the seed, the jitter spreads: records refused together come back apart. */
+static void test_any_seed_spreads(void **state)
+{
+    (void)state;
+    static const uint64_t seeds[] = {0, 1, 0x9E3779B97F4A7C15ULL, UINT64_MAX};
+    for (size_t s = 0; s < COUNT(seeds); s++) {
+        struct arb_desk_conf desk = make_desk(&plain);
+        struct arb_jobs *jobs = arb_jobs_new(&desk, seeds[s], ns_of(0));
+        struct arb_job *sent[8];
+        int64_t lowest = INT64_MAX, highest = 0;
+        for (int i = 0; i < 8; i++) {
+            char key[8];
+            snprintf(key, sizeof(key), "k%d", i);
+            const struct arb_job_record record = {"t", 0, i, key, strlen(key), "v", 1, NULL, 0};
+            arb_jobs_add(jobs, 0, &record);
+        }
+        arb_jobs_run(jobs, ns_of(0));
+        for (int i = 0; i < 8; i++)
+            sent[i] = next(jobs, ARB_JOB_SEND).job;
+        const struct arb_job_answer refused = {400, -1, 0, NULL};
+        for (int i = 0; i < 8; i++) {
+            arb_jobs_answered(jobs, sent[i], &refused, ns_of(0));
+            next(jobs, ARB_JOB_DEADLETTER);
+            assert_true(arb_jobs_deadletter_failed(jobs, sent[i], ns_of(0)));
+            int64_t at = next(jobs, ARB_JOB_WAKE).at_ns - ns_of(0);
+            lowest = at < lowest ? at : lowest;
+            highest = at > highest ? at : highest;
+        }
+        if (lowest == highest)
+            fail_msg("seed %llu: every pause %lld ns", (unsigned long long)seeds[s],
+                     (long long)lowest);
+        arb_jobs_destroy(jobs);
+    }
+}
+
+/* A window of 0 remembers nothing: copies go. */
+static void test_dedup_window_zero(void **state)
+{
+    (void)state;
+    struct arb_desk_conf desk = make_desk(&plain);
+    struct arb_jobs *jobs = arb_jobs_new(&desk, 7, ns_of(0));
+    arb_jobs_dedup(jobs, 0, 100);
+    add_record(jobs, 0, "same");
+    add_record(jobs, 1, "same");
+    arb_jobs_run(jobs, ns_of(0));
+    struct arb_job *job = next(jobs, ARB_JOB_SEND).job;
+    const struct arb_job_answer ok = {200, -1, 0, NULL};
+    arb_jobs_answered(jobs, job, &ok, ns_of(1));
+    next(jobs, ARB_JOB_OUTCOME);
+    next(jobs, ARB_JOB_COMMIT);
+    arb_jobs_run(jobs, ns_of(2));
+    assert_string_equal(next(jobs, ARB_JOB_SEND).origin, "airudder.messages/3/1");
+    arb_jobs_destroy(jobs);
+}
+
 /* Destroyed with posts out, dead letters in Kafka's hands, effects queued: all freed
  * (ASan's leak check fails this test otherwise). */
 static void test_destroy_mid_flight(void **state)
@@ -763,6 +866,9 @@ int main(void)
         cmocka_unit_test(test_deadletter_reasons),
         cmocka_unit_test(test_long_headers),
         cmocka_unit_test(test_dedup_stats),
+        cmocka_unit_test(test_effects_while_taken),
+        cmocka_unit_test(test_any_seed_spreads),
+        cmocka_unit_test(test_dedup_window_zero),
         cmocka_unit_test(test_destroy_mid_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
