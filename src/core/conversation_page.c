@@ -376,6 +376,17 @@ void arb_conversation_html(const struct arb_conversation *conv,
 
 /* ---- JSON ---- */
 
+/* doc as one line of JSON for scripts, and gone. */
+static void put_json(struct arb_buf *out, json_t *doc)
+{
+    char *text = json_dumps(doc, DUMP_API);
+    if (text != NULL)
+        arb_buf_puts(out, text);
+    arb_buf_puts(out, "\n");
+    free(text);
+    json_decref(doc);
+}
+
 static json_t *nullable_string(const char *s)
 {
     return s != NULL ? json_string(s) : json_null();
@@ -424,12 +435,7 @@ void arb_conversation_json(const struct arb_conversation *conv,
     json_object_set_new(doc, "truncated", json_boolean(conv->truncated));
     json_object_set_new(doc, "problem", nullable_string(view->problem));
     json_object_set_new(doc, "records", records);
-    char *text = json_dumps(doc, DUMP_API);
-    if (text != NULL)
-        arb_buf_puts(out, text);
-    arb_buf_puts(out, "\n");
-    free(text);
-    json_decref(doc);
+    put_json(out, doc);
 }
 
 /* ---- re-send ---- */
@@ -543,10 +549,5 @@ void arb_resend_summary_json(const struct arb_resend_summary *s, struct arb_buf 
     json_object_set_new(doc, "planned", json_integer((json_int_t)s->planned));
     json_object_set_new(doc, "sent", json_integer((json_int_t)s->matched));
     json_object_set_new(doc, "outcomes", outcomes);
-    char *text = json_dumps(doc, DUMP_API);
-    if (text != NULL)
-        arb_buf_puts(out, text);
-    arb_buf_puts(out, "\n");
-    free(text);
-    json_decref(doc);
+    put_json(out, doc);
 }

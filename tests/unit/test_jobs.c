@@ -707,15 +707,13 @@ static void test_long_headers(void **state)
     arb_jobs_destroy(jobs);
 }
 
-/* Dedup's figures, and a key remembered by the desk's 2xx only. */
-static void test_dedup_stats(void **state)
+/* Jobs with a dedup window of window_ms, two copies of one record taken, the first
+ * delivered at 1 ms. */
+static struct arb_jobs *first_copy_delivered(const struct arb_desk_conf *desk,
+                                             int64_t window_ms)
 {
-    (void)state;
-    struct arb_desk_conf desk = make_desk(&dedup);
-    struct arb_jobs *jobs = arb_jobs_new(&desk, 7, ns_of(0));
-    struct arb_jobs_stats stats;
-    arb_jobs_dedup(jobs, 600000, 100);
-    arb_jobs_dedup(jobs, 1, 1); /* a second call changes nothing */
+    struct arb_jobs *jobs = arb_jobs_new(desk, 7, ns_of(0));
+    arb_jobs_dedup(jobs, window_ms, 100);
     add_record(jobs, 0, "same");
     add_record(jobs, 1, "same");
     arb_jobs_run(jobs, ns_of(0));
@@ -724,6 +722,17 @@ static void test_dedup_stats(void **state)
     arb_jobs_answered(jobs, job, &ok, ns_of(1));
     next(jobs, ARB_JOB_OUTCOME);
     next(jobs, ARB_JOB_COMMIT);
+    return jobs;
+}
+
+/* Dedup's figures, and a key remembered by the desk's 2xx only. */
+static void test_dedup_stats(void **state)
+{
+    (void)state;
+    struct arb_desk_conf desk = make_desk(&dedup);
+    struct arb_jobs *jobs = first_copy_delivered(&desk, 600000);
+    struct arb_jobs_stats stats;
+    arb_jobs_dedup(jobs, 1, 1); /* a second call changes nothing */
     arb_jobs_run(jobs, ns_of(5000));
     struct arb_job_effect skipped = next(jobs, ARB_JOB_SKIPPED);
     assert_string_equal(skipped.origin, "airudder.messages/3/1");
@@ -820,16 +829,7 @@ static void test_dedup_window_zero(void **state)
 {
     (void)state;
     struct arb_desk_conf desk = make_desk(&plain);
-    struct arb_jobs *jobs = arb_jobs_new(&desk, 7, ns_of(0));
-    arb_jobs_dedup(jobs, 0, 100);
-    add_record(jobs, 0, "same");
-    add_record(jobs, 1, "same");
-    arb_jobs_run(jobs, ns_of(0));
-    struct arb_job *job = next(jobs, ARB_JOB_SEND).job;
-    const struct arb_job_answer ok = {200, -1, 0, NULL};
-    arb_jobs_answered(jobs, job, &ok, ns_of(1));
-    next(jobs, ARB_JOB_OUTCOME);
-    next(jobs, ARB_JOB_COMMIT);
+    struct arb_jobs *jobs = first_copy_delivered(&desk, 0);
     arb_jobs_run(jobs, ns_of(2));
     assert_string_equal(next(jobs, ARB_JOB_SEND).origin, "airudder.messages/3/1");
     arb_jobs_destroy(jobs);
