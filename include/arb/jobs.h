@@ -15,8 +15,8 @@
  * (core/rate.c); what an answer means, and how long a backoff lasts, is core/retry.c's, the
  * dead letter's pause included. A partition may be committed up to its oldest job not done.
  * With dedup on (service mode) a job whose Idempotency-Key its partition delivered within
- * the window (core/seen.c) is done when it comes up to go, unsent; a key is remembered only
- * when the desk answered 2xx.
+ * the window (core/seen.c) is done when it comes up to go, unsent (its outcome: skipped); a
+ * key is remembered only when the desk answered 2xx.
  *
  * The driver's loop: add the records it consumed, call arb_jobs_run with the time, sleep no
  * later than arb_jobs_expiry, hand in what finished, and after every call take the effects
