@@ -138,7 +138,7 @@ struct arb_replay_section {
     char **topics; /* names, or one "^regex" */
     size_t ntopics;
     char *admin_listen; /* host:port, "" = no admin endpoint */
-    int max_buffered;   /* records held at most; see service.c for the flow control */
+    int max_buffered;   /* records held at most; see core/flow.c for the flow control */
 };
 
 struct arb_delivery_log_conf {

@@ -1,7 +1,8 @@
 /* outcome.h - the delivery log's record: what became of one record on its way to the desk.
  *
  * The replay writes one per record it finished (delivered: the desk answered 2xx;
- * dead-lettered: the dead-letter topic acknowledged it) to delivery_log.topic, keyed by
+ * dead-lettered: the dead-letter topic acknowledged it; skipped: not sent, its partition
+ * delivered its Idempotency-Key within dedup.window_s) to delivery_log.topic, keyed by
  * call_id; the viewer reads them back and shows each under its message. The value is one
  * compact JSON object:
  *
@@ -10,10 +11,11 @@
  *    "desk_status":200,"desk_error":null,"reason":null,"first_attempt_at":1720160400123,
  *    "last_attempt_at":1720160400130,"done_at":1720160400131}
  *
- * status is "delivered" or "dead-lettered"; mode "service" (the consumer group) or "resend"
- * (debug mode, the viewer's "re-send from here"); desk_status the desk's last HTTP status (0:
- * no answer, then desk_error says why); reason why it was dead-lettered; times are ms since
- * the epoch (null when the record was never sent: it could not even be built). Pure. */
+ * status is "delivered", "dead-lettered" or "skipped"; mode "service" (the consumer group)
+ * or "resend" (debug mode, the viewer's "re-send from here"); desk_status the desk's last
+ * HTTP status (0: no answer, then desk_error says why); reason why it was dead-lettered;
+ * times are ms since the epoch (null when the record was never sent: it could not even be
+ * built, or was skipped). Pure. */
 #ifndef ARB_OUTCOME_H
 #define ARB_OUTCOME_H
 
@@ -27,7 +29,11 @@
 
 #define ARB_OUTCOME_VERSION 1
 
-enum arb_outcome_status { ARB_OUTCOME_DELIVERED = 0, ARB_OUTCOME_DEADLETTERED };
+enum arb_outcome_status {
+    ARB_OUTCOME_DELIVERED = 0,
+    ARB_OUTCOME_DEADLETTERED,
+    ARB_OUTCOME_SKIPPED, /* a copy the desk had: counts as done (service mode's dedup) */
+};
 
 struct arb_outcome {
     enum arb_outcome_status status;

@@ -8,7 +8,12 @@
 
 const char *arb_outcome_status_name(enum arb_outcome_status status)
 {
-    return status == ARB_OUTCOME_DELIVERED ? "delivered" : "dead-lettered";
+    switch (status) {
+    case ARB_OUTCOME_DELIVERED: return "delivered";
+    case ARB_OUTCOME_DEADLETTERED: return "dead-lettered";
+    case ARB_OUTCOME_SKIPPED: return "skipped";
+    }
+    return "dead-lettered";
 }
 
 /* Encoding is written by hand, not with Jansson: it runs once per delivery on the
@@ -156,6 +161,8 @@ int arb_outcome_parse(const char *value, size_t len, struct arb_outcome_parsed *
         o->status = ARB_OUTCOME_DELIVERED;
     } else if (strcmp(status, "dead-lettered") == 0) {
         o->status = ARB_OUTCOME_DEADLETTERED;
+    } else if (strcmp(status, "skipped") == 0) {
+        o->status = ARB_OUTCOME_SKIPPED;
     } else {
         json_decref(obj);
         return arb_error_set(err, ARB_E_SCHEMA, "unknown status");

@@ -1,11 +1,12 @@
-/* retry.c - the desk delivery retry policy (see retry.h).
+/* retry.c - the desk delivery retry policy, and the dead letter's pause (see retry.h).
  *
  * Everything here is arithmetic on the caller's numbers: no clock, no random source, no
  * sleeping. The backoff ceiling doubles per attempt until it reaches the cap; it is computed
  * by comparing against the cap before shifting, so no attempt count can overflow it. The
  * jittered delay is drawn from [0, ceiling] with the caller's random value, then raised to the
  * desk's Retry-After if that is longer. A retry that would start after max_total_ms since the
- * first attempt is not made. */
+ * first attempt is not made. The dead letter's pause has the same ceiling, over fixed bounds,
+ * and its jitter keeps the lower half out. */
 #include "arb/retry.h"
 
 #include <stddef.h>
@@ -60,4 +61,12 @@ struct arb_retry_decision arb_retry_decide(const struct arb_retry_policy *policy
     decision.verdict = ARB_VERDICT_RETRY;
     decision.delay_ms = delay;
     return decision;
+}
+
+int64_t arb_retry_deadletter_ms(unsigned attempts, uint64_t random)
+{
+    int64_t ceiling =
+        backoff_ceiling(ARB_DEADLETTER_RETRY_BASE_MS, ARB_DEADLETTER_RETRY_CAP_MS, attempts);
+    int64_t floor = ceiling / 2;
+    return floor + (int64_t)(random % ((uint64_t)(ceiling - floor) + 1));
 }

@@ -1,31 +1,34 @@
 /* debug.c - debug mode (see debug.h).
  *
- * First a plan: for every partition to read, a start offset (low watermark, the offset of
- * the --from time, or the given --offsets) and an end (the high watermark taken now, or the
- * offset of the --until time, or none with --follow). Unknown topics, offsets outside the
- * partition and empty plans are reported before anything is read. Then a consumer with
- * manually assigned partitions (no subscription, no group membership, auto-commit off: the
- * service group never sees it) reads each partition from its start to its end; selected
- * records are printed or handed to the same pipeline service mode uses, and what becomes of
- * each goes to the delivery log (mode "resend") as in service mode.
+ * First a plan (core/plan.c, asked of Kafka by reader.c): for every partition to read, a
+ * start offset (low watermark, the offset of the --from time, or the given --offsets) and an
+ * end (the high watermark taken now, or the offset of the --until time, or none with
+ * --follow). Unknown topics, offsets outside the partition and empty plans are reported
+ * before anything is read. Then a consumer with manually assigned partitions (no
+ * subscription, no group membership, auto-commit off: the service group never sees it)
+ * reads each partition from its start to its end, the plan saying which records are in it
+ * and when a partition is finished (then paused); selected records are printed or handed to
+ * the same pipeline service mode uses, and what becomes of each goes to the delivery log
+ * (mode "resend") as in service mode.
  *
  * The viewer's "re-send from here" is a debug run too (arb_debug_resend): --offsets at the
  * chosen records, --call-id of the conversation, --until its last record, quiet, and the
  * outcomes handed back to show. */
 #include "debug.h"
+#include "consumed.h"
 #include "delivery_log.h"
-#include "kafka.h"
 #include "pipeline.h"
+#include "reader.h"
 
 #include "arb/log.h"
 #include "arb/mem.h"
 #include "arb/clock.h"
 #include "arb/metrics.h"
+#include "arb/plan.h"
 #include "arb/selection.h"
 
 #include <fcntl.h>
 #include <jansson.h>
-#include <regex.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,9 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define QUERY_TIMEOUT_MS 10000
 #define PROGRESS_INTERVAL_NS 250000000
-#define NO_END INT64_MAX
 
 enum {
     OPT_FROM_BEGINNING = 256,
@@ -110,7 +111,8 @@ int arb_debug_opts_set(struct arb_debug_opts *opts, int opt, const char *arg,
     case OPT_DRY_RUN: opts->dry_run = true; return 0;
     case OPT_DESK_URL:
         if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0)
-            return arb_error_set(err, ARB_E_INVALID, "--desk-url: must start with http:// or https://");
+            return arb_error_set(err, ARB_E_INVALID,
+                                 "--desk-url: must start with http:// or https://");
         free(opts->desk_url);
         opts->desk_url = arb_xstrdup(arg);
         return 0;
@@ -132,20 +134,11 @@ bool arb_debug_opts_active(const struct arb_debug_opts *opts)
 
 /* ---- the plan ---- */
 
-struct range {
-    char *topic;
-    int32_t partition;
-    int64_t start, end; /* end exclusive; NO_END with --follow */
-    int64_t next;       /* the next offset expected */
-    bool done, paused;
-};
-
 struct debug {
     const struct arb_replay_conf *conf; /* with desk.url replaced by --desk-url */
     const struct arb_debug_opts *opts;
     rd_kafka_t *rk;
-    struct range *ranges;
-    int nranges;
+    struct arb_plan plan;
     struct arb_pipeline *pipeline;
     struct arb_delivery_log *delivery_log;
     struct arb_debug_report *report; /* the outcomes, for arb_debug_resend; or NULL */
@@ -154,219 +147,34 @@ struct debug {
     int64_t progress_ns;
 };
 
-static struct range *range_add(struct debug *dbg, const char *topic, int32_t partition)
-{
-    dbg->ranges = arb_xrealloc(dbg->ranges, (size_t)(dbg->nranges + 1) * sizeof(*dbg->ranges));
-    struct range *range = &dbg->ranges[dbg->nranges++];
-    *range = (struct range){.topic = arb_xstrdup(topic), .partition = partition};
-    return range;
-}
-
-static const rd_kafka_metadata_topic_t *find_topic(const struct rd_kafka_metadata *md,
-                                                   const char *name)
-{
-    for (int i = 0; i < md->topic_cnt; i++)
-        if (strcmp(md->topics[i].topic, name) == 0 && md->topics[i].err == 0)
-            return &md->topics[i];
-    return NULL;
-}
-
-static bool has_partition(const rd_kafka_metadata_topic_t *topic, int32_t partition)
-{
-    for (int i = 0; i < topic->partition_cnt; i++)
-        if (topic->partitions[i].id == partition)
-            return true;
-    return false;
-}
-
-static void add_all_partitions(struct debug *dbg, const rd_kafka_metadata_topic_t *topic)
-{
-    for (int i = 0; i < topic->partition_cnt; i++)
-        range_add(dbg, topic->topic, topic->partitions[i].id);
-}
-
-/* replay.topics: names must exist; a "^regex" picks every matching topic. */
-static int plan_configured_topics(struct debug *dbg, const struct rd_kafka_metadata *md,
-                                  struct arb_error *err)
-{
-    const struct arb_replay_section *replay = &dbg->conf->replay;
-    for (size_t i = 0; i < replay->ntopics; i++) {
-        const char *name = replay->topics[i];
-        if (name[0] != '^') {
-            const rd_kafka_metadata_topic_t *topic = find_topic(md, name);
-            if (topic == NULL)
-                return arb_error_set(err, ARB_E_INVALID, "unknown topic \"%s\"", name);
-            add_all_partitions(dbg, topic);
-            continue;
-        }
-        regex_t re;
-        if (regcomp(&re, name, REG_EXTENDED | REG_NOSUB) != 0)
-            return arb_error_set(err, ARB_E_INVALID, "replay.topics: bad regex \"%s\"", name);
-        for (int t = 0; t < md->topic_cnt; t++)
-            if (md->topics[t].err == 0 && regexec(&re, md->topics[t].topic, 0, NULL, 0) == 0)
-                add_all_partitions(dbg, &md->topics[t]);
-        regfree(&re);
-    }
-    return 0;
-}
-
-/* --offsets: each T:P must exist. */
-static int plan_offsets(struct debug *dbg, const struct rd_kafka_metadata *md,
-                        struct arb_error *err)
+/* What the selection reads of replay.topics. */
+static void request_of(const struct debug *dbg, struct arb_plan_request *req)
 {
     const struct arb_selection *sel = &dbg->opts->selection;
-    for (size_t i = 0; i < sel->noffsets; i++) {
-        const struct arb_offset_spec *spec = &sel->offsets[i];
-        const rd_kafka_metadata_topic_t *topic = find_topic(md, spec->topic);
-        if (topic == NULL)
-            return arb_error_set(err, ARB_E_INVALID, "unknown topic \"%s\"", spec->topic);
-        if (!has_partition(topic, spec->partition))
-            return arb_error_set(err, ARB_E_INVALID, "topic \"%s\" has no partition %d",
-                                 spec->topic, (int)spec->partition);
-        range_add(dbg, spec->topic, spec->partition)->start = spec->offset;
-    }
-    return 0;
-}
-
-/* Offsets of the first records at or after time_ms, per range (-1 when there is none). */
-static int offsets_for_time(struct debug *dbg, int64_t time_ms, int64_t *out,
-                            struct arb_error *err)
-{
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(dbg->nranges);
-    for (int i = 0; i < dbg->nranges; i++)
-        rd_kafka_topic_partition_list_add(list, dbg->ranges[i].topic, dbg->ranges[i].partition)
-            ->offset = time_ms;
-    rd_kafka_resp_err_t kerr = rd_kafka_offsets_for_times(dbg->rk, list, QUERY_TIMEOUT_MS);
-    for (int i = 0; kerr == RD_KAFKA_RESP_ERR_NO_ERROR && i < dbg->nranges; i++) {
-        kerr = list->elems[i].err;
-        out[i] = list->elems[i].offset;
-    }
-    rd_kafka_topic_partition_list_destroy(list);
-    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return arb_error_set(err, ARB_E_KAFKA, "cannot look up offsets by time: %s",
-                             rd_kafka_err2str(kerr));
-    return 0;
-}
-
-static int64_t or_end(int64_t offset, int64_t high)
-{
-    return offset < 0 ? high : offset;
-}
-
-/* Start and end of every range, from the watermarks and the selection. */
-static int plan_offsets_of_ranges(struct debug *dbg, struct arb_error *err)
-{
-    const struct arb_selection *sel = &dbg->opts->selection;
-    int64_t *from = arb_xcalloc((size_t)dbg->nranges + 1, sizeof(*from));
-    int64_t *until = arb_xcalloc((size_t)dbg->nranges + 1, sizeof(*until));
-    int rc = -1;
-
-    if ((sel->start == ARB_START_TIME && offsets_for_time(dbg, sel->from_ms, from, err) != 0) ||
-        (sel->has_until && offsets_for_time(dbg, sel->until_ms + 1, until, err) != 0))
-        goto out;
-    for (int i = 0; i < dbg->nranges; i++) {
-        struct range *range = &dbg->ranges[i];
-        int64_t low = 0, high = 0;
-        rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
-            dbg->rk, range->topic, range->partition, &low, &high, QUERY_TIMEOUT_MS);
-        if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            arb_error_set(err, ARB_E_KAFKA, "%s/%d: cannot read the offsets: %s", range->topic,
-                          (int)range->partition, rd_kafka_err2str(kerr));
-            goto out;
-        }
-        if (sel->start == ARB_START_OFFSETS && (range->start < low || range->start > high)) {
-            arb_error_set(err, ARB_E_INVALID, "offset %lld is out of range for %s/%d (%lld..%lld)",
-                          (long long)range->start, range->topic, (int)range->partition,
-                          (long long)low, (long long)high);
-            goto out;
-        }
-        if (sel->start == ARB_START_TIME)
-            range->start = or_end(from[i], high);
-        else if (sel->start != ARB_START_OFFSETS)
-            range->start = low;
-        range->end = dbg->opts->follow ? NO_END : high;
-        if (sel->has_until && until[i] >= 0 && until[i] < range->end)
-            range->end = until[i];
-        range->next = range->start;
-        range->done = range->start >= range->end;
-    }
-    rc = 0;
-out:
-    free(from);
-    free(until);
-    return rc;
+    *req = (struct arb_plan_request){
+        .topics = (const char *const *)dbg->conf->replay.topics,
+        .ntopics = dbg->conf->replay.ntopics,
+        .start = sel->start,
+        .from_ms = sel->from_ms,
+        .offsets = sel->offsets,
+        .noffsets = sel->noffsets,
+        .has_until = sel->has_until,
+        .until_ms = sel->until_ms,
+        .follow = dbg->opts->follow,
+        .require_some = true,
+    };
 }
 
 static int make_plan(struct debug *dbg, struct arb_error *err)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t kerr = rd_kafka_metadata(dbg->rk, 1, NULL, &md, QUERY_TIMEOUT_MS);
-    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return arb_error_set(err, ARB_E_KAFKA, "cannot read the cluster's metadata: %s",
-                             rd_kafka_err2str(kerr));
-    int rc = dbg->opts->selection.start == ARB_START_OFFSETS ? plan_offsets(dbg, md, err)
-                                                               : plan_configured_topics(dbg, md, err);
-    rd_kafka_metadata_destroy(md);
-    if (rc != 0)
+    struct arb_plan_request req;
+    request_of(dbg, &req);
+    if (arb_reader_plan(dbg->rk, &req, &dbg->plan, err) != 0)
         return -1;
-    if (dbg->nranges == 0)
-        return arb_error_set(err, ARB_E_INVALID, "no topic of replay.topics exists");
-    return plan_offsets_of_ranges(dbg, err);
-}
-
-static int assign(struct debug *dbg, struct arb_error *err)
-{
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(dbg->nranges);
-    for (int i = 0; i < dbg->nranges; i++)
-        if (!dbg->ranges[i].done)
-            rd_kafka_topic_partition_list_add(list, dbg->ranges[i].topic,
-                                              dbg->ranges[i].partition)
-                ->offset = dbg->ranges[i].start;
-    rd_kafka_resp_err_t kerr = rd_kafka_assign(dbg->rk, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return arb_error_set(err, ARB_E_KAFKA, "cannot assign partitions: %s",
-                             rd_kafka_err2str(kerr));
-    return 0;
+    return arb_reader_assign(dbg->rk, &dbg->plan, err);
 }
 
 /* ---- reading ---- */
-
-static int range_of(const struct debug *dbg, const rd_kafka_message_t *msg)
-{
-    const char *topic = rd_kafka_topic_name(msg->rkt);
-    for (int i = 0; i < dbg->nranges; i++)
-        if (dbg->ranges[i].partition == msg->partition && strcmp(dbg->ranges[i].topic, topic) == 0)
-            return i;
-    return -1;
-}
-
-static void set_paused(struct debug *dbg, struct range *range, bool paused)
-{
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, range->topic, range->partition);
-    if (paused)
-        rd_kafka_pause_partitions(dbg->rk, list);
-    else
-        rd_kafka_resume_partitions(dbg->rk, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    range->paused = paused;
-}
-
-static void finish_range(struct debug *dbg, struct range *range)
-{
-    range->done = true;
-    if (!range->paused)
-        set_paused(dbg, range, true);
-}
-
-static bool all_done(const struct debug *dbg)
-{
-    for (int i = 0; i < dbg->nranges; i++)
-        if (!dbg->ranges[i].done)
-            return false;
-    return true;
-}
 
 static bool limit_reached(const struct debug *dbg)
 {
@@ -461,43 +269,45 @@ static void show_progress(struct debug *dbg, const rd_kafka_message_t *msg, bool
 
 static void take(struct debug *dbg, int i, const rd_kafka_message_t *msg)
 {
-    struct range *range = &dbg->ranges[i];
     json_t *value = msg->payload ? json_loadb(msg->payload, msg->len, 0, NULL) : NULL;
+    struct arb_header headers[ARB_JOB_HEADERS_MAX];
+    struct arb_job_record record;
 
     dbg->scanned++;
-    range->next = msg->offset + 1;
     if (selected(dbg, msg, value) && !limit_reached(dbg)) {
         dbg->matched++;
-        if (dbg->opts->dry_run)
+        if (dbg->opts->dry_run) {
             print_record(dbg, msg, value);
-        else
-            arb_pipeline_add(dbg->pipeline, i, msg);
+        } else {
+            arb_consumed_job_record(msg, headers, &record);
+            arb_pipeline_add(dbg->pipeline, i, &record);
+        }
     }
     json_decref(value);
-    if (range->next >= range->end)
-        finish_range(dbg, range);
     show_progress(dbg, msg, false);
 }
 
 static void on_message(struct debug *dbg, const rd_kafka_message_t *msg)
 {
-    int i = range_of(dbg, msg);
-    if (i < 0 || dbg->ranges[i].done)
-        return;
+    int i = msg->rkt != NULL
+                ? arb_plan_find(&dbg->plan, rd_kafka_topic_name(msg->rkt), msg->partition)
+                : -1;
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        if (msg->offset >= dbg->ranges[i].end)
-            finish_range(dbg, &dbg->ranges[i]);
+        if (arb_plan_eof(&dbg->plan, i, msg->offset))
+            arb_reader_pause(dbg->rk, &dbg->plan.ranges[i]);
         return;
     }
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        arb_log_kv(ARB_LOG_WARN, "consumer error", "error", rd_kafka_message_errstr(msg), NULL);
+        if (i >= 0 && !dbg->plan.ranges[i].done)
+            arb_log_kv(ARB_LOG_WARN, "consumer error", "error", rd_kafka_message_errstr(msg),
+                       NULL);
         return;
     }
-    if (msg->offset >= dbg->ranges[i].end) {
-        finish_range(dbg, &dbg->ranges[i]);
-        return;
-    }
-    take(dbg, i, msg);
+    struct arb_plan_step step = arb_plan_record(&dbg->plan, i, msg->offset);
+    if (step.take)
+        take(dbg, i, msg);
+    if (step.finished)
+        arb_reader_pause(dbg->rk, &dbg->plan.ranges[i]);
 }
 
 /* Delivering: hold at most replay.max_buffered records (the rest waits in Kafka). */
@@ -524,7 +334,7 @@ static int read_all(struct debug *dbg, const struct stop *stop)
 {
     struct arb_error err;
     while (!stopping(stop)) {
-        bool reading = !all_done(dbg) && !limit_reached(dbg);
+        bool reading = !arb_plan_done(&dbg->plan) && !limit_reached(dbg);
         bool delivering = dbg->pipeline != NULL && arb_pipeline_total(dbg->pipeline) > 0;
         if (!reading && !delivering)
             break;
@@ -546,36 +356,6 @@ static int read_all(struct debug *dbg, const struct stop *stop)
 }
 
 /* ---- set-up ---- */
-
-static rd_kafka_t *new_consumer(const struct arb_replay_conf *conf, struct arb_error *err)
-{
-    char group[96], errstr[512];
-    struct arb_conf_errors errors = {0};
-    /* A group id of its own that it never joins (no subscribe) or commits to. */
-    snprintf(group, sizeof(group), "airudder-replay-debug-%ld-%lld", (long)getpid(),
-             (long long)arb_wall_ms());
-    const char *const defaults[] = {
-        "client.id", "airudder-replay-debug",
-        "group.id", group,
-        "enable.auto.commit", "false",
-        "enable.auto.offset.store", "false",
-        "enable.partition.eof", "true",
-        "log.connection.close", "false",
-        NULL,
-    };
-    rd_kafka_conf_t *kconf = arb_kafka_conf_build(&conf->kafka, conf->file, defaults, NULL, &errors);
-    rd_kafka_t *rk = NULL;
-    if (kconf == NULL) {
-        arb_error_set(err, ARB_E_INVALID, "%s", errors.count ? errors.messages[0] : "kafka");
-    } else if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, errstr, sizeof(errstr))) == NULL) {
-        rd_kafka_conf_destroy(kconf);
-        arb_error_set(err, ARB_E_KAFKA, "%s", errstr);
-    } else {
-        rd_kafka_poll_set_consumer(rk);
-    }
-    arb_conf_errors_clear(&errors);
-    return rk;
-}
 
 static void summary(const struct debug *dbg)
 {
@@ -617,12 +397,13 @@ static int run(const struct arb_replay_conf *conf, const struct arb_debug_opts *
     struct arb_conf_errors errors = {0};
     struct debug dbg = {.conf = &local, .opts = opts, .report = report,
                         .progress = !quiet && isatty(STDERR_FILENO)};
+    arb_plan_init(&dbg.plan);
     int status = 1;
 
     if (opts->desk_url != NULL)
         local.desk.url = opts->desk_url;
-    dbg.rk = new_consumer(&local, err);
-    if (dbg.rk == NULL || make_plan(&dbg, err) != 0 || assign(&dbg, err) != 0)
+    dbg.rk = arb_reader_new(&local, "airudder-replay-debug", err);
+    if (dbg.rk == NULL || make_plan(&dbg, err) != 0)
         goto out;
     if (!opts->dry_run) {
         if ((dbg.pipeline = arb_pipeline_new(&local, NULL, NULL, &errors)) == NULL ||
@@ -649,9 +430,7 @@ out:
     }
     arb_pipeline_destroy(dbg.pipeline, 1000);
     arb_delivery_log_destroy(dbg.delivery_log, 2000); /* the viewer shows them next */
-    for (int i = 0; i < dbg.nranges; i++)
-        free(dbg.ranges[i].topic);
-    free(dbg.ranges);
+    arb_plan_clear(&dbg.plan);
     arb_conf_errors_clear(&errors);
     return status;
 }

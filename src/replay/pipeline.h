@@ -11,13 +11,16 @@
  * already delivered within dedup.window_s (a retried webhook's second copy) is done without
  * being sent.
  *
+ * Those decisions are core/jobs.c's; the pipeline is their driver, over libcurl (the desk
+ * client) and librdkafka (the dead-letter producer); this interface speaks the core's types
+ * (jobs.h) and poll(2)'s.
+ *
  * Single-threaded: every function runs on the replay's loop thread. The metrics may be
  * rendered from another thread. */
 #ifndef ARB_PIPELINE_H
 #define ARB_PIPELINE_H
 
-#include <curl/curl.h>
-#include <librdkafka/rdkafka.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +28,7 @@
 #include "arb/buf.h"
 #include "arb/config.h"
 #include "arb/error.h"
+#include "arb/jobs.h"
 #include "arb/outcome.h"
 
 struct arb_pipeline;
@@ -49,13 +53,15 @@ int arb_pipeline_check_conf(const struct arb_replay_conf *conf, struct arb_conf_
  * are deliberate) every record is sent. */
 void arb_pipeline_dedup(struct arb_pipeline *pipeline);
 
-/* Take a consumed record of partition part (an index the caller chose); it is copied, the
- * caller keeps msg. Records of one partition must come in offset order. */
-void arb_pipeline_add(struct arb_pipeline *pipeline, int part, const rd_kafka_message_t *msg);
+/* Take a consumed record of partition part (an index the caller chose); it is copied.
+ * Records of one partition must come in offset order. */
+void arb_pipeline_add(struct arb_pipeline *pipeline, int part,
+                      const struct arb_job_record *record);
 
 /* Start what may start, wait at most timeout_ms for the desk, the dead-letter producer or
- * one of extra (whose revents are then set), and handle what finished. */
-int arb_pipeline_run(struct arb_pipeline *pipeline, struct curl_waitfd *extra, unsigned nextra,
+ * one of extra (POLLIN, POLLPRI, POLLOUT; their revents are then set), and handle what
+ * finished. */
+int arb_pipeline_run(struct arb_pipeline *pipeline, struct pollfd *extra, unsigned nextra,
                      int timeout_ms, struct arb_error *err);
 
 /* Forget a partition's records (revoked): requests in flight are aborted first, so no two

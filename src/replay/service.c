@@ -2,26 +2,18 @@
  *
  * One thread runs everything: it polls the consumer (which also serves rebalances), hands
  * records to the pipeline, and lets the pipeline wait for the desk, woken early when the
- * consumer's queue gets records (librdkafka writes to a pipe then). Offsets are stored with
- * enable.auto.offset.store=false semantics: only the pipeline's committable offsets, which
- * never pass an unfinished record; auto-commit sends them every second, and a stop commits
- * synchronously.
- *
- * Flow control: while replay.max_buffered records are held, no more are taken (librdkafka's
- * bounded prefetch queue waits). Pausing is kept for real stalls, because a resumed
- * partition needs most of a second to fetch again: when the buffer stays full for
- * STALL_NS, the partitions holding more than their share are paused, so the others go on
- * and the consumer keeps polling (and stays in its group however long the desk is down);
- * each is resumed when it has drained to half its share. */
+ * consumer's queue gets records (librdkafka writes to a pipe then). Partitions, flow
+ * control and offsets are service_group.c's: the committable offsets go to librdkafka each
+ * turn, auto-commit sends them every second, and a stop commits synchronously. Whether the
+ * consumer is polled at all is core/flow.c's. The admin endpoint's readiness and metrics
+ * are put together here. */
 #include "service.h"
-#include "admin.h"
-#include "delivery_log.h"
-#include "kafka.h"
-#include "pipeline.h"
+#include "consumed.h"
+#include "service_internal.h"
 
+#include "arb/clock.h"
 #include "arb/log.h"
 #include "arb/mem.h"
-#include "arb/clock.h"
 #include "arb/metrics.h"
 
 #include <errno.h>
@@ -36,310 +28,29 @@
 #define CONSUME_BATCH 1000         /* records taken per loop turn at most */
 #define LOOP_WAIT_MS 100           /* longest sleep: bounds how late a missed wake-up is seen */
 #define LAG_INTERVAL_NS 1000000000 /* how often the lag gauges are refreshed */
-#define STALL_NS 2000000000        /* a buffer full this long is a stall: pause */
-
-struct part {
-    char *topic;
-    int32_t partition;
-    bool assigned, paused, dirty;
-    int64_t committable; /* the next offset to consume once everything before is done */
-};
-
-struct service {
-    const struct arb_replay_conf *conf;
-    rd_kafka_t *consumer;
-    rd_kafka_queue_t *queue;
-    int wake[2];
-    struct arb_pipeline *pipeline;
-    struct arb_delivery_log *delivery_log; /* NULL when delivery_log.topic is "" */
-    struct arb_admin *admin;
-    struct arb_kafka_health *health;
-    struct part *parts;
-    int nparts;
-    int64_t full_since; /* when the buffer became full, 0 while it is not */
-    bool stalled;       /* full for STALL_NS: partitions reaching their share are paused */
-
-    atomic_bool joined, fatal;
-    atomic_int paused;
-    pthread_mutex_t lag_lock;
-    struct arb_buf lag_metrics; /* rendered by the loop, served by the admin thread */
-    int64_t lag_refreshed_ns;
-};
-
-/* ---- partitions ---- */
-
-static int part_find(const struct service *svc, const char *topic, int32_t partition)
-{
-    for (int i = 0; i < svc->nparts; i++)
-        if (svc->parts[i].partition == partition && svc->parts[i].topic != NULL &&
-            strcmp(svc->parts[i].topic, topic) == 0)
-            return i;
-    return -1;
-}
-
-static int part_get(struct service *svc, const char *topic, int32_t partition)
-{
-    int i = part_find(svc, topic, partition);
-    if (i >= 0)
-        return i;
-    svc->parts = arb_xrealloc(svc->parts, (size_t)(svc->nparts + 1) * sizeof(*svc->parts));
-    svc->parts[svc->nparts] = (struct part){.topic = arb_xstrdup(topic), .partition = partition,
-                                            .committable = -1};
-    return svc->nparts++;
-}
-
-static void set_paused(struct service *svc, int i, bool paused)
-{
-    struct part *part = &svc->parts[i];
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, part->topic, part->partition);
-    rd_kafka_resp_err_t err = paused ? rd_kafka_pause_partitions(svc->consumer, list)
-                                     : rd_kafka_resume_partitions(svc->consumer, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
-    part->paused = paused;
-    atomic_fetch_add(&svc->paused, paused ? 1 : -1);
-}
-
-static void pause_all(struct service *svc)
-{
-    for (int i = 0; i < svc->nparts; i++)
-        if (svc->parts[i].assigned && !svc->parts[i].paused)
-            set_paused(svc, i, true);
-}
-
-/* A partition's share of the buffer. */
-static size_t share(const struct service *svc)
-{
-    int assigned = 0;
-    for (int i = 0; i < svc->nparts; i++)
-        assigned += svc->parts[i].assigned;
-    return (size_t)svc->conf->replay.max_buffered / (size_t)(assigned > 0 ? assigned : 1);
-}
-
-static bool buffer_full(const struct service *svc)
-{
-    return arb_pipeline_total(svc->pipeline) >= (size_t)svc->conf->replay.max_buffered;
-}
-
-static void pause_if_over_share(struct service *svc, int i)
-{
-    if (svc->parts[i].assigned && !svc->parts[i].paused &&
-        arb_pipeline_pending(svc->pipeline, i) >= share(svc))
-        set_paused(svc, i, true);
-}
-
-/* The buffer has been full for STALL_NS: pause the partitions that fill it, and from now
- * on any that reaches its share (take), until the buffer is no longer full. */
-static void pause_if_stalled(struct service *svc)
-{
-    int64_t now = arb_now_ns();
-    if (!buffer_full(svc)) {
-        svc->full_since = 0;
-        svc->stalled = false;
-        return;
-    }
-    if (svc->full_since == 0)
-        svc->full_since = now;
-    if (now - svc->full_since < STALL_NS)
-        return;
-    svc->stalled = true;
-    for (int i = 0; i < svc->nparts; i++)
-        pause_if_over_share(svc, i);
-}
-
-static void resume_drained(struct service *svc)
-{
-    for (int i = 0; i < svc->nparts; i++)
-        if (svc->parts[i].assigned && svc->parts[i].paused &&
-            arb_pipeline_pending(svc->pipeline, i) <= share(svc) / 2)
-            set_paused(svc, i, false);
-}
-
-/* ---- offsets ---- */
-
-static void on_committable(void *opaque, int i, int64_t offset)
-{
-    struct service *svc = opaque;
-    svc->parts[i].committable = offset;
-    svc->parts[i].dirty = true;
-}
-
-/* Hand librdkafka the committable offsets that moved; auto-commit sends them. */
-static void store_offsets(struct service *svc)
-{
-    rd_kafka_topic_partition_list_t *list = NULL;
-    for (int i = 0; i < svc->nparts; i++) {
-        struct part *part = &svc->parts[i];
-        if (!part->dirty || !part->assigned)
-            continue;
-        if (list == NULL)
-            list = rd_kafka_topic_partition_list_new(4);
-        rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset =
-            part->committable;
-        part->dirty = false;
-    }
-    if (list == NULL)
-        return;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_store(svc->consumer, list);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        arb_log_kv(ARB_LOG_WARN, "cannot store offsets", "error", rd_kafka_err2str(err), NULL);
-    rd_kafka_topic_partition_list_destroy(list);
-}
-
-static void commit_now(struct service *svc, const char *why)
-{
-    store_offsets(svc);
-    rd_kafka_resp_err_t err = rd_kafka_commit(svc->consumer, NULL, 0);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        arb_log_kv(ARB_LOG_WARN, "commit failed", "when", why, "error", rd_kafka_err2str(err),
-                   NULL);
-}
-
-/* ---- rebalances ----
- *
- * Eager assignors (range, roundrobin: librdkafka's default) hand out and take back the whole
- * assignment; cooperative ones (cooperative-sticky) only what moves, the rest keeps being
- * consumed through the rebalance. Either way each listed partition is set up or torn down
- * in the bookkeeping: a revoked partition's records are dropped from the pipeline (their
- * offsets were not committed, so its next owner reads them again), and the offsets that
- * are committable are committed first, unless the assignment was lost (the partitions may
- * be another member's already). A failed assign leaves the consumer reading nothing, which
- * would look like an idle topic: it is a fatal error instead. */
-
-static bool cooperative(rd_kafka_t *rk)
-{
-    const char *protocol = rd_kafka_rebalance_protocol(rk);
-    return protocol != NULL && strcmp(protocol, "COOPERATIVE") == 0;
-}
-
-/* Hand librdkafka the change; an error from it is fatal (see above). */
-static void apply_assignment(struct service *svc, rd_kafka_topic_partition_list_t *partitions,
-                             bool incremental, bool assign)
-{
-    char why[512] = "";
-    if (incremental) {
-        rd_kafka_error_t *error = assign ? rd_kafka_incremental_assign(svc->consumer, partitions)
-                                         : rd_kafka_incremental_unassign(svc->consumer, partitions);
-        if (error != NULL) {
-            snprintf(why, sizeof(why), "%s", rd_kafka_error_string(error));
-            rd_kafka_error_destroy(error);
-        }
-    } else {
-        rd_kafka_resp_err_t err = rd_kafka_assign(svc->consumer, assign ? partitions : NULL);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-            snprintf(why, sizeof(why), "%s", rd_kafka_err2str(err));
-    }
-    if (why[0] == '\0')
-        return;
-    arb_log_kv(ARB_LOG_ERROR, assign ? "cannot take the assigned partitions"
-                                     : "cannot give back the revoked partitions",
-               "error", why, NULL);
-    atomic_store(&svc->fatal, true);
-}
-
-static void on_assign(struct service *svc, rd_kafka_topic_partition_list_t *partitions,
-                      bool incremental)
-{
-    char count[16];
-    for (int j = 0; j < partitions->cnt; j++) {
-        int i = part_get(svc, partitions->elems[j].topic, partitions->elems[j].partition);
-        svc->parts[i].assigned = true;
-        svc->parts[i].paused = false;
-        svc->parts[i].dirty = false;
-        svc->parts[i].committable = -1; /* until the pipeline says: it reads from the commit */
-    }
-    apply_assignment(svc, partitions, incremental, true);
-    atomic_store(&svc->joined, true);
-    snprintf(count, sizeof(count), "%d", partitions->cnt);
-    arb_log_kv(ARB_LOG_INFO, "partitions assigned", "count", count, "protocol",
-               incremental ? "cooperative" : "eager", NULL);
-}
-
-/* Forget partition i: its records leave the pipeline, uncommitted. */
-static void part_forget(struct service *svc, int i)
-{
-    arb_pipeline_drop_partition(svc->pipeline, i);
-    if (svc->parts[i].paused)
-        atomic_fetch_sub(&svc->paused, 1);
-    svc->parts[i].assigned = svc->parts[i].paused = svc->parts[i].dirty = false;
-}
-
-static void on_revoke(struct service *svc, rd_kafka_topic_partition_list_t *partitions,
-                      bool incremental)
-{
-    char count[16];
-    bool lost = rd_kafka_assignment_lost(svc->consumer);
-    if (!lost)
-        commit_now(svc, "revoke");
-    for (int j = 0; j < partitions->cnt; j++) {
-        int i = part_find(svc, partitions->elems[j].topic, partitions->elems[j].partition);
-        if (i >= 0)
-            part_forget(svc, i);
-    }
-    apply_assignment(svc, partitions, incremental, false);
-    snprintf(count, sizeof(count), "%d", partitions->cnt);
-    arb_log_kv(lost ? ARB_LOG_WARN : ARB_LOG_INFO,
-               lost ? "partitions lost: records not delivered will be read again by their "
-                      "next owner"
-                    : "partitions revoked",
-               "count", count, NULL);
-}
-
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *partitions, void *opaque)
-{
-    struct service *svc = opaque;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        on_assign(svc, partitions, cooperative(rk));
-    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        on_revoke(svc, partitions, cooperative(rk));
-    } else {
-        /* librdkafka's contract: clear the whole assignment, whatever the protocol */
-        arb_log_kv(ARB_LOG_ERROR, "rebalance failed", "error", rd_kafka_err2str(err), NULL);
-        for (int i = 0; i < svc->nparts; i++)
-            if (svc->parts[i].assigned)
-                part_forget(svc, i);
-        rd_kafka_assign(rk, NULL);
-    }
-}
-
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    struct service *svc = opaque;
-    char fatal[512];
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-        arb_log_kv(ARB_LOG_ERROR, "fatal consumer error", "error", fatal, NULL);
-        atomic_store(&svc->fatal, true);
-        return;
-    }
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && svc->health != NULL)
-        arb_kafka_health_mark_down(svc->health);
-    arb_log_kv(ARB_LOG_WARN, "kafka error", "error", rd_kafka_err2name(err), "reason", reason,
-               NULL);
-}
 
 /* ---- taking records ---- */
 
-static void take(struct service *svc, rd_kafka_message_t *msg)
+static void take(struct arb_service *svc, rd_kafka_message_t *msg)
 {
-    int i = part_find(svc, rd_kafka_topic_name(msg->rkt), msg->partition);
-    if (i < 0 || !svc->parts[i].assigned)
+    struct arb_header headers[ARB_JOB_HEADERS_MAX];
+    struct arb_job_record record;
+    int i = arb_service_part(svc, rd_kafka_topic_name(msg->rkt), msg->partition);
+    if (i < 0 || !arb_service_assigned(svc, i))
         return; /* a straggler of a revoked partition */
-    arb_pipeline_add(svc->pipeline, i, msg);
-    if (svc->stalled)
-        pause_if_over_share(svc, i);
+    arb_consumed_job_record(msg, headers, &record);
+    arb_pipeline_add(svc->pipeline, i, &record);
+    if (arb_flow_took(svc->flow, i, arb_pipeline_pending(svc->pipeline, i)))
+        arb_service_pause(svc, i);
 }
 
-/* Poll the consumer (which also serves rebalances) unless the buffer is full and nothing is
- * paused yet; when stopping, records still returned are not taken: their offsets are not
- * stored, so a restart reads them again. */
-static void consume(struct service *svc, bool stopping)
+/* Poll the consumer (which also serves rebalances) while the flow lets it; when stopping,
+ * records still returned are not taken: their offsets are not stored, so a restart reads
+ * them again. */
+static void consume(struct arb_service *svc, bool stopping)
 {
     for (int n = 0; n < CONSUME_BATCH; n++) {
-        if (!stopping && buffer_full(svc) && atomic_load(&svc->paused) == 0)
+        if (!arb_flow_may_poll(svc->flow, arb_pipeline_total(svc->pipeline)))
             return;
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(svc->consumer, 0);
         if (msg == NULL)
@@ -357,7 +68,7 @@ static void consume(struct service *svc, bool stopping)
 
 /* ---- what the admin endpoint shows ---- */
 
-static void refresh_lag(struct service *svc)
+static void refresh_lag(struct arb_service *svc)
 {
     static const char lag[] = "airudder_replay_lag_records";
     struct arb_buf text;
@@ -370,8 +81,9 @@ static void refresh_lag(struct service *svc)
     for (int i = 0; i < svc->nparts; i++) {
         struct part *part = &svc->parts[i];
         int64_t low = 0, high = 0;
-        if (!part->assigned || rd_kafka_get_watermark_offsets(svc->consumer, part->topic,
-                                                              part->partition, &low, &high) != 0)
+        if (!arb_service_assigned(svc, i) ||
+            rd_kafka_get_watermark_offsets(svc->consumer, part->topic, part->partition, &low,
+                                           &high) != 0)
             continue;
         int64_t from = part->committable >= 0 ? part->committable : low;
         snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%d\"", part->topic,
@@ -386,7 +98,7 @@ static void refresh_lag(struct service *svc)
 
 static bool admin_ready(void *opaque, char *why, size_t size)
 {
-    struct service *svc = opaque;
+    struct arb_service *svc = opaque;
     if (!arb_kafka_health_ok(svc->health)) {
         snprintf(why, size, "kafka_unreachable");
         return false;
@@ -405,7 +117,7 @@ static bool admin_ready(void *opaque, char *why, size_t size)
 static void admin_metrics(void *opaque, struct arb_buf *out)
 {
     static const char paused[] = "airudder_replay_paused_partitions";
-    struct service *svc = opaque;
+    struct arb_service *svc = opaque;
     arb_pipeline_metrics(svc->pipeline, out);
     arb_delivery_log_metrics(svc->delivery_log, out);
     arb_metric_family(out, paused, "gauge", "Partitions paused because their buffer is full.");
@@ -451,15 +163,15 @@ int arb_service_check_conf(const struct arb_replay_conf *conf, struct arb_conf_e
     return pipeline == 0 && delivery_log == 0 && kconf != NULL ? 0 : -1;
 }
 
-static int start_consumer(struct service *svc, struct arb_conf_errors *errors)
+static int start_consumer(struct arb_service *svc, struct arb_conf_errors *errors)
 {
     char errstr[512];
     rd_kafka_conf_t *kconf = consumer_conf(svc->conf, errors);
     if (kconf == NULL)
         return -1;
     rd_kafka_conf_set_opaque(kconf, svc);
-    rd_kafka_conf_set_rebalance_cb(kconf, on_rebalance);
-    rd_kafka_conf_set_error_cb(kconf, on_error);
+    rd_kafka_conf_set_rebalance_cb(kconf, arb_service_on_rebalance);
+    rd_kafka_conf_set_error_cb(kconf, arb_service_on_error);
     svc->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, errstr, sizeof(errstr));
     if (svc->consumer == NULL) {
         rd_kafka_conf_destroy(kconf);
@@ -501,13 +213,14 @@ static void write_outcome(void *opaque, const struct arb_outcome *outcome)
     arb_delivery_log_write(opaque, outcome);
 }
 
-static struct service *service_new(const struct arb_replay_conf *conf,
+static struct arb_service *service_new(const struct arb_replay_conf *conf,
                                    struct arb_conf_errors *errors)
 {
     struct arb_error err;
-    struct service *svc = arb_xcalloc(1, sizeof(*svc));
+    struct arb_service *svc = arb_xcalloc(1, sizeof(*svc));
     svc->conf = conf;
     svc->wake[0] = svc->wake[1] = -1;
+    svc->flow = arb_flow_new((size_t)conf->replay.max_buffered);
     pthread_mutex_init(&svc->lag_lock, NULL);
     arb_buf_init(&svc->lag_metrics);
 
@@ -515,7 +228,7 @@ static struct service *service_new(const struct arb_replay_conf *conf,
         arb_conf_errors_add(errors, conf->file, 0, "cannot create a pipe: %s", strerror(errno));
         return svc;
     }
-    svc->pipeline = arb_pipeline_new(conf, on_committable, svc, errors);
+    svc->pipeline = arb_pipeline_new(conf, arb_service_on_committable, svc, errors);
     if (svc->pipeline == NULL ||
         arb_delivery_log_new(conf, "service", &svc->delivery_log, errors) != 0 ||
         start_consumer(svc, errors) != 0)
@@ -532,7 +245,7 @@ static struct service *service_new(const struct arb_replay_conf *conf,
     return svc;
 }
 
-static void service_destroy(struct service *svc, int timeout_ms)
+static void service_destroy(struct arb_service *svc, int timeout_ms)
 {
     if (svc == NULL)
         return;
@@ -550,6 +263,9 @@ static void service_destroy(struct service *svc, int timeout_ms)
     for (int i = 0; i < svc->nparts; i++)
         free(svc->parts[i].topic);
     free(svc->parts);
+    free(svc->pending);
+    free(svc->actions);
+    arb_flow_destroy(svc->flow);
     arb_buf_free(&svc->lag_metrics);
     pthread_mutex_destroy(&svc->lag_lock);
     free(svc);
@@ -564,21 +280,20 @@ static void drain_pipe(int fd)
         ;
 }
 
-static int turn(struct service *svc, bool stopping)
+static int turn(struct arb_service *svc, bool stopping)
 {
     struct arb_error err;
-    struct curl_waitfd wake = {.fd = svc->wake[0], .events = CURL_WAIT_POLLIN};
+    struct pollfd wake = {.fd = svc->wake[0], .events = POLLIN};
 
     consume(svc, stopping);
-    pause_if_stalled(svc);
-    resume_drained(svc);
+    arb_service_control_flow(svc);
     if (arb_pipeline_run(svc->pipeline, &wake, 1, LOOP_WAIT_MS, &err) != 0) {
         arb_log_kv(ARB_LOG_ERROR, "delivery loop failed", "error", err.message, NULL);
         return -1;
     }
     if (wake.revents)
         drain_pipe(svc->wake[0]);
-    store_offsets(svc);
+    arb_service_store_offsets(svc);
     if (arb_now_ns() - svc->lag_refreshed_ns > LAG_INTERVAL_NS) {
         refresh_lag(svc);
         svc->lag_refreshed_ns = arb_now_ns();
@@ -598,7 +313,7 @@ static void reopen_log_if_asked(volatile sig_atomic_t *reopen)
 
 /* Until asked to stop: then stop taking records and finish those taken, or give up on them
  * when shutdown_timeout_s has passed. Returns 0, or -1 after a fatal error. */
-static int loop(struct service *svc, volatile sig_atomic_t *stop, volatile sig_atomic_t *reopen)
+static int loop(struct arb_service *svc, volatile sig_atomic_t *stop, volatile sig_atomic_t *reopen)
 {
     int64_t deadline = 0;
     bool stopping = false;
@@ -607,7 +322,7 @@ static int loop(struct service *svc, volatile sig_atomic_t *stop, volatile sig_a
         if ((*stop || atomic_load(&svc->fatal)) && !stopping) {
             stopping = true;
             deadline = arb_now_ns() + (int64_t)svc->conf->shutdown_timeout_s * 1000000000;
-            pause_all(svc);
+            arb_service_pause_all(svc);
             arb_log_kv(ARB_LOG_INFO, "stopping: delivering the records already taken", NULL);
         }
         if (stopping && (arb_pipeline_total(svc->pipeline) == 0 || arb_now_ns() >= deadline))
@@ -628,7 +343,7 @@ int arb_service_run(const struct arb_replay_conf *conf, volatile sig_atomic_t *s
                     volatile sig_atomic_t *reopen_logs)
 {
     struct arb_conf_errors errors = {0};
-    struct service *svc = service_new(conf, &errors);
+    struct arb_service *svc = service_new(conf, &errors);
     int status = 1;
 
     if (errors.count > 0) {
@@ -639,7 +354,7 @@ int arb_service_run(const struct arb_replay_conf *conf, volatile sig_atomic_t *s
     arb_log_kv(ARB_LOG_INFO, "airudder-replay consuming", "group", conf->replay.group, "desk",
                conf->desk.url, "admin", conf->replay.admin_listen, NULL);
     status = loop(svc, stop, reopen_logs) == 0 ? 0 : 2;
-    commit_now(svc, "shutdown");
+    arb_service_commit(svc, "shutdown");
     rd_kafka_consumer_close(svc->consumer);
 out:
     arb_conf_errors_clear(&errors);

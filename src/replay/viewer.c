@@ -7,6 +7,7 @@
  * needs and sends what the core rendered, with the same safety headers on every answer.
  * One re-send at a time: a second one is answered 409 while the first runs. */
 #include "viewer.h"
+#include "consumed.h"
 #include "debug.h"
 #include "history.h"
 #include "listen.h"
@@ -53,8 +54,9 @@ struct request {
 
 /* ---- answers ---- */
 
-static enum MHD_Result send_response(struct MHD_Connection *connection, unsigned status, const char *type,
-                            struct arb_buf *body, const struct arb_view_answer *answer)
+static enum MHD_Result send_response(struct MHD_Connection *connection, unsigned status,
+                                     const char *type, struct arb_buf *body,
+                                     const struct arb_view_answer *answer)
 {
     size_t len = body->len;
     char *data = arb_buf_detach(body, NULL);
@@ -133,34 +135,6 @@ static enum MHD_Result send_asset(struct MHD_Connection *connection, const char 
 
 /* ---- records from Kafka ---- */
 
-/* A consumed record as the core takes it; headers point into msg (at most HEADERS_MAX). */
-static void record_of(const rd_kafka_message_t *msg, struct arb_header *headers,
-                      struct arb_conv_record *record)
-{
-    rd_kafka_headers_t *hdrs = NULL;
-    rd_kafka_timestamp_type_t type;
-    const char *name;
-    const void *value;
-    size_t size, n = 0;
-    if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        for (size_t i = 0; n < HEADERS_MAX && rd_kafka_header_get_all(hdrs, i, &name, &value,
-                                                                      &size) == 0;
-             i++)
-            headers[n++] = (struct arb_header){name, value, value != NULL ? size : 0};
-    *record = (struct arb_conv_record){
-        .topic = rd_kafka_topic_name(msg->rkt),
-        .partition = msg->partition,
-        .offset = msg->offset,
-        .timestamp_ms = rd_kafka_message_timestamp(msg, &type),
-        .key = msg->key,
-        .key_len = msg->key != NULL ? msg->key_len : 0,
-        .value = msg->payload,
-        .value_len = msg->payload != NULL ? msg->len : 0,
-        .headers = headers,
-        .nheaders = n,
-    };
-}
-
 static bool key_is(const rd_kafka_message_t *msg, const char *call_id)
 {
     size_t len = strlen(call_id);
@@ -179,7 +153,7 @@ static bool take_record(void *opaque, const rd_kafka_message_t *msg)
     struct arb_header headers[HEADERS_MAX];
     struct arb_conv_record record;
     char call_id[ARB_VIEW_CALL_ID_MAX];
-    record_of(msg, headers, &record);
+    arb_consumed_conv_record(msg, headers, HEADERS_MAX, &record);
     arb_conv_record_call_id(&record, call_id, sizeof(call_id));
     if (strcmp(call_id, c->call_id) != 0 && !key_is(msg, c->call_id))
         return true;
@@ -275,7 +249,7 @@ static bool add_found(void *opaque, const rd_kafka_message_t *msg)
 {
     struct arb_header headers[HEADERS_MAX];
     struct arb_conv_record record;
-    record_of(msg, headers, &record);
+    arb_consumed_conv_record(msg, headers, HEADERS_MAX, &record);
     arb_search_add(opaque, &record);
     return true;
 }
@@ -294,7 +268,8 @@ static enum MHD_Result serve_search(struct viewer *v, struct MHD_Connection *con
         struct arb_history *history = arb_history_new(v->conf, &err);
         struct arb_history_query query =
             query_of(req, (const char *const *)v->conf->replay.topics, v->conf->replay.ntopics);
-        if (history == NULL || arb_history_read(history, &query, add_found, search, &stats, &err) != 0)
+        if (history == NULL ||
+            arb_history_read(history, &query, add_found, search, &stats, &err) != 0)
             snprintf(problem, sizeof(problem), "Cannot read the records: %s", err.message);
         else if (stats.timed_out)
             snprintf(problem, sizeof(problem), "Reading stopped after 20 s: narrow the window.");
@@ -397,7 +372,8 @@ static enum MHD_Result serve_resend(struct viewer *v, struct MHD_Connection *con
         return send_problem(connection, req->json, 404, "not_found",
                             "That record is not one of this conversation's (in this window).");
     }
-    size_t planned = arb_conversation_resend_plan(conv, (size_t)index, &starts, &nstarts, &until_ms);
+    size_t planned =
+        arb_conversation_resend_plan(conv, (size_t)index, &starts, &nstarts, &until_ms);
     const struct arb_resend resend = {req->call_id, starts, nstarts, true, until_ms};
     int rc = arb_debug_resend(v->conf, &resend, &v->stopping, &report, &err);
     if (rc != 0)

@@ -499,6 +499,40 @@ static void test_outcomes_under_their_records(void **state)
     json_decref(event);
 }
 
+/* A copy the replay did not send (its partition delivered the key already): shown as such,
+ * counted apart. */
+static void test_skipped_copy(void **state)
+{
+    (void)state;
+    json_t *event = three_messages();
+    struct arb_conversation *conv = arb_conversation_new("c");
+    for (size_t i = 0; i < 3; i++)
+        add(conv, event, i, 1, (int64_t)i + 7, RECEIVED_AT);
+    add_outcome(conv, "c", 1, 7, ARB_OUTCOME_DELIVERED, 200, "service", RECEIVED_AT + 100);
+    add_outcome(conv, "c", 1, 8, ARB_OUTCOME_SKIPPED, 0, "service", RECEIVED_AT + 200);
+    arb_conversation_finish(conv);
+    char *html = as_html(conv, false);
+    const char *second = strstr(html, "id=\"r1\""), *third = strstr(html, "id=\"r2\"");
+    assert_non_null(second);
+    const char *skipped = strstr(second, "<p class=\"outcome skipped\" data-status=\"skipped\">"
+                                         "Skipped as a duplicate at <time");
+    assert_true(skipped != NULL && skipped < third);
+    assert_non_null(strstr(skipped, "&middot; its partition delivered its Idempotency-Key "
+                                    "already</p>"));
+    assert_true(strstr(skipped, "attempt") == NULL || strstr(skipped, "attempt") > third);
+    assert_non_null(strstr(html, "3 messages, in the order the desk gets them: 1 delivered, "
+                                 "0 dead-lettered, 1 skipped as duplicates, 1 with no delivery "
+                                 "recorded."));
+    free(html);
+    json_t *doc = as_json(conv);
+    json_t *records = json_object_get(doc, "records");
+    json_t *dl = json_array_get(json_object_get(json_array_get(records, 1), "deliveries"), 0);
+    assert_string_equal(json_string_value(json_object_get(dl, "status")), "skipped");
+    json_decref(doc);
+    arb_conversation_destroy(conv);
+    json_decref(event);
+}
+
 static void test_resend_plan(void **state)
 {
     (void)state;
@@ -655,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_records_without_a_message),
         cmocka_unit_test(test_order_keeps_partitions_and_merges_by_time),
         cmocka_unit_test(test_outcomes_under_their_records),
+        cmocka_unit_test(test_skipped_copy),
         cmocka_unit_test(test_resend_plan),
         cmocka_unit_test(test_repeats_and_truncation),
         cmocka_unit_test(test_resend_summary),

@@ -83,6 +83,29 @@ static void test_round_trip_of_a_dead_letter(void **state)
     arb_buf_free(&out);
 }
 
+/* A record the replay did not send, its key delivered already: "skipped", and back. */
+static void test_round_trip_of_a_skipped_copy(void **state)
+{
+    (void)state;
+    struct arb_outcome o = DELIVERED;
+    o.status = ARB_OUTCOME_SKIPPED;
+    o.attempts = 0;
+    o.desk_status = 0;
+    o.first_attempt_ms = o.last_attempt_ms = 0;
+    struct arb_buf out;
+    arb_buf_init(&out);
+    arb_outcome_encode(&o, &out);
+    assert_non_null(strstr(out.data, "\"status\":\"skipped\""));
+    assert_string_equal(arb_outcome_status_name(ARB_OUTCOME_SKIPPED), "skipped");
+    struct arb_outcome_parsed parsed;
+    assert_int_equal(arb_outcome_parse(out.data, out.len, &parsed, NULL), 0);
+    assert_int_equal(parsed.outcome.status, ARB_OUTCOME_SKIPPED);
+    assert_string_equal(parsed.outcome.idempotency_key, o.idempotency_key);
+    assert_int_equal(parsed.outcome.attempts, 0);
+    arb_outcome_parsed_clear(&parsed);
+    arb_buf_free(&out);
+}
+
 static void test_never_sent_has_null_times_and_key(void **state)
 {
     (void)state;
@@ -176,6 +199,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_is_the_documented_shape),
         cmocka_unit_test(test_round_trip_of_a_dead_letter),
+        cmocka_unit_test(test_round_trip_of_a_skipped_copy),
         cmocka_unit_test(test_never_sent_has_null_times_and_key),
         cmocka_unit_test(test_strings_are_escaped_or_null),
         cmocka_unit_test(test_refuses_what_is_not_a_record),

@@ -153,6 +153,61 @@ static void test_status_retriable(void **state)
     assert_false(arb_retry_status_retriable(LONG_MIN));
 }
 
+struct deadletter_case {
+    unsigned attempts;
+    uint64_t random;
+    int64_t delay_ms;
+};
+
+/* Ceilings 500, 1000, 2000, ... 16000, then 30000; the delay is ceiling / 2 plus
+ * random % (ceiling / 2 + 1). */
+static const struct deadletter_case deadletter_cases[] = {
+    {1, 0, 250},
+    {1, 250, 500},
+    {1, 251, 250},
+    {0, 250, 500}, /* 0 counts as 1 */
+    {2, 0, 500},
+    {2, 499, 999},
+    {2, 500, 1000},
+    {3, 7, 1007},
+    {6, 16000 / 2, 16000},
+    {7, 0, 15000},
+    {7, 15000, 30000},
+    {7, 15001, 15000},
+    {8, 14999, 29999},
+    {64, 3, 15003},
+    {UINT_MAX, UINT64_MAX, 15000 + (int64_t)(UINT64_MAX % 15001)},
+};
+
+static void test_deadletter(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < COUNT(deadletter_cases); i++) {
+        const struct deadletter_case *c = &deadletter_cases[i];
+        int64_t delay = arb_retry_deadletter_ms(c->attempts, c->random);
+        if (delay != c->delay_ms)
+            fail_msg("attempts %u random %llu: got %lld, want %lld", c->attempts,
+                     (unsigned long long)c->random, (long long)delay, (long long)c->delay_ms);
+    }
+}
+
+/* Records refused together spread out: their pauses differ, and stay in [c/2, c]. */
+static void test_deadletter_spread(void **state)
+{
+    (void)state;
+    uint64_t random = 12345;
+    int64_t lowest = INT64_MAX, highest = 0;
+    for (int n = 0; n < 1000; n++) {
+        random = random * 6364136223846793005u + 1442695040888963407u;
+        int64_t delay = arb_retry_deadletter_ms(4, random);
+        assert_in_range(delay, 2000, 4000);
+        lowest = delay < lowest ? delay : lowest;
+        highest = delay > highest ? delay : highest;
+    }
+    assert_true(lowest < 2200);
+    assert_true(highest > 3800);
+}
+
 /* Sun, 06 Nov 1994 08:49:37 GMT */
 #define RFC_DATE_S INT64_C(784111777)
 #define CAP_MS (INT64_C(366) * 24 * 3600 * 1000)
@@ -163,6 +218,8 @@ int main(void)
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_decide_bounds),
         cmocka_unit_test(test_status_retriable),
+        cmocka_unit_test(test_deadletter),
+        cmocka_unit_test(test_deadletter_spread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
