@@ -544,12 +544,19 @@ unsigned arb_http_server_connections(const struct arb_http_server *server)
     return info != NULL ? info->num_connections : 0;
 }
 
+void arb_http_server_stop(struct arb_http_server *server)
+{
+    if (server == NULL || server->daemon == NULL)
+        return;
+    MHD_stop_daemon(server->daemon); /* its threads end, freeing their ingests */
+    server->daemon = NULL;
+}
+
 void arb_http_server_destroy(struct arb_http_server *server)
 {
     if (server == NULL)
         return;
-    if (server->daemon != NULL)
-        MHD_stop_daemon(server->daemon); /* its threads end, freeing their ingests */
+    arb_http_server_stop(server);
     arb_http_guard_destroy(server->guard);
     if (server->ingest_key_made)
         pthread_key_delete(server->ingest_key);

@@ -28,6 +28,11 @@ size_t arb_http_server_active(const struct arb_http_server *server);
 /* Open connections, idle or not (a request may be arriving on one). */
 unsigned arb_http_server_connections(const struct arb_http_server *server);
 
+/* Closes every connection and ends the server's threads: no request arrives after it. What a
+ * request left behind (a deduplication key whose records Kafka has not yet settled) lives on
+ * until arb_http_server_destroy, so the producer is destroyed between the two. */
+void arb_http_server_stop(struct arb_http_server *server);
+
 void arb_http_server_destroy(struct arb_http_server *server);
 
 #endif

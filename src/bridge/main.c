@@ -136,7 +136,7 @@ static void shut_down(const struct arb_bridge_conf *conf, struct arb_http_server
         arb_producer_abandon_waiting(producer);
         drain(server, arb_now_ns() + 1000000000);
     }
-    arb_http_server_destroy(server);
+    arb_http_server_stop(server);
     /* Every request is answered by now, so what is still queued belongs to requests answered
      * 503, which the sender retries: worth one more ack timeout at most, not the whole
      * shutdown budget (librdkafka would keep retrying them for message.timeout.ms). */
@@ -144,6 +144,7 @@ static void shut_down(const struct arb_bridge_conf *conf, struct arb_http_server
     if (left_ms > conf->kafka.ack_timeout_ms)
         left_ms = conf->kafka.ack_timeout_ms;
     arb_producer_destroy(producer, left_ms > 0 ? (int)left_ms : 0);
+    arb_http_server_destroy(server); /* after the last delivery report, which may use it */
 }
 
 static void log_start(const struct arb_bridge_conf *conf)
@@ -240,8 +241,9 @@ int main(int argc, char **argv)
     producer = NULL;
     arb_log_kv(ARB_LOG_INFO, "stopped", NULL);
 out:
-    arb_http_server_destroy(server);
+    arb_http_server_stop(server);
     arb_producer_destroy(producer, 0);
+    arb_http_server_destroy(server);
     arb_conf_errors_clear(&errors);
     arb_bridge_conf_destroy(conf);
     arb_log_shutdown();
