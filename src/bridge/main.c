@@ -216,11 +216,8 @@ int main(int argc, char **argv)
         status = 0;
         goto out;
     }
-    if (arb_log_setup(conf->log.level, conf->log.format, conf->log.file, &err) != 0) {
-        fprintf(stderr, "%s\n", err.message);
+    if (arb_process_start(&conf->log) != 0)
         goto out;
-    }
-    arb_signals_install();
     log_start(conf);
     raise_fd_limit(conf);
     producer = arb_producer_new(conf, &errors);

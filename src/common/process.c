@@ -1,6 +1,8 @@
 /* process.c - signal flags and error printing for both binaries (see process.h). */
 #include "process.h"
 
+#include "arb/log.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +31,17 @@ void arb_signals_install(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+int arb_process_start(const struct arb_log_conf *log)
+{
+    struct arb_error err;
+    if (arb_log_setup(log->level, log->format, log->file, &err) != 0) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    arb_signals_install();
+    return 0;
 }
 
 void arb_conf_errors_print(const struct arb_conf_errors *errors)

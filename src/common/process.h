@@ -1,5 +1,6 @@
 /* process.h - what both binaries' main() share: signal handlers that only set flags (the
- * main loops act on them), and printing configuration errors. */
+ * main loops act on them), the log set up from its group, and printing configuration
+ * errors. */
 #ifndef ARB_PROCESS_H
 #define ARB_PROCESS_H
 
@@ -15,6 +16,9 @@
 extern volatile sig_atomic_t arb_stop_requested;
 extern volatile sig_atomic_t arb_reopen_requested;
 void arb_signals_install(void);
+
+/* The log as its group says, then the signal handlers: 0, or -1 with the reason on stderr. */
+int arb_process_start(const struct arb_log_conf *log);
 
 /* Every error on stderr, one "file:line: message" per line. */
 void arb_conf_errors_print(const struct arb_conf_errors *errors);

@@ -133,11 +133,8 @@ int main(int argc, char **argv)
         status = 0;
         goto out;
     }
-    if (arb_log_setup(conf->log.level, conf->log.format, conf->log.file, &err) != 0) {
-        fprintf(stderr, "%s\n", err.message);
+    if (arb_process_start(&conf->log) != 0)
         goto out;
-    }
-    arb_signals_install();
     if (view)
         status = arb_viewer_run(conf, &arb_stop_requested);
     else if (arb_debug_opts_active(debug))
