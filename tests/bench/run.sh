@@ -130,7 +130,7 @@ fi
 say "bench: starting the mock cluster and the real broker"
 topics=
 t=1
-while [ $t -le $((rounds * 3 + 8)) ]; do topics="$topics bench-$t:3"; t=$((t + 1)); done
+while [ $t -le $((rounds * 6 + 8)) ]; do topics="$topics bench-$t:3"; t=$((t + 1)); done
 # shellcheck disable=SC2086 # one argument per topic
 "$build/tests/bench/mock-kafka" $topics bench-deadletter:1 >"$work/mock.bootstrap" 2>"$work/mock.log" </dev/null &
 pids="$pids $!"
@@ -230,7 +230,7 @@ bridge_run() {
 
 # peer_run BOOTSTRAP TOPIC
 peer_run() {
-    port=$(free_port)
+    port=$(free_port) peer_bootstrap=$1 peer_topic=$2
     LISTEN=127.0.0.1:$port BOOTSTRAP=$1 TOPIC=$2 AIRUDDER_SIGN_SECRET=$secret "$peer" 2>"$work/peer.log" &
     pid=$!
     wait_http "http://127.0.0.1:$port/healthz" 200
@@ -243,7 +243,7 @@ peer_run() {
     set -- $line
     ok=$(($6 - $4 - $5))
     printf '%s %s %s %s %s\n' "$line" "$rss" "$((used * 1000000 / ticks / (ok + 1)))" \
-        "$(check_stored "$2" "$1" "$ok" "$connections")" "$ok"
+        "$(check_stored "$peer_topic" "$peer_bootstrap" "$ok" "$connections")" "$ok"
 }
 
 # row NAME KIND LINE: a table row from a run_* line
