@@ -127,7 +127,8 @@ void arb_jobs_add(struct arb_jobs *jobs, int part, const struct arb_job_record *
 void arb_jobs_run(struct arb_jobs *jobs, int64_t now_ns);
 
 /* When arb_jobs_run has something to start next (a retry, a rate-limit token), at the
- * earliest; INT64_MAX when nothing is waiting for time. */
+ * earliest; INT64_MAX when nothing is waiting for time (a retry waiting for a post slot
+ * waits for an answer: arb_jobs_answered frees the slot). */
 int64_t arb_jobs_expiry(struct arb_jobs *jobs, int64_t now_ns);
 
 /* The desk answered a SEND of job. */

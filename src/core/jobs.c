@@ -338,9 +338,18 @@ void arb_jobs_run(struct arb_jobs *jobs, int64_t now_ns)
     }
 }
 
+/* A retry due while every post slot is taken waits for an answer, not for the time. */
+static bool waits_for_room(const struct arb_jobs *jobs, const struct arb_job *job)
+{
+    return job->state != ARB_JOB_DEADLETTER_BACKOFF &&
+           jobs->stats.running >= (size_t)jobs->desk->max_in_flight;
+}
+
 int64_t arb_jobs_expiry(struct arb_jobs *jobs, int64_t now_ns)
 {
-    int64_t at = jobs->nheap > 0 ? jobs->heap[0]->due_ns : INT64_MAX;
+    int64_t at = INT64_MAX;
+    if (jobs->nheap > 0 && !waits_for_room(jobs, jobs->heap[0]))
+        at = jobs->heap[0]->due_ns;
     int64_t token = arb_rate_wait_ns(&jobs->rate, now_ns);
     if (token > 0 && token < at - now_ns)
         at = now_ns + token;
