@@ -122,10 +122,8 @@ void arb_jobs_dedup(struct arb_jobs *jobs, int64_t window_ms, size_t max_entries
  * partition come in offset order. */
 void arb_jobs_add(struct arb_jobs *jobs, int part, const struct arb_job_record *record);
 
-/* Start what is due and may start: retries first (oldest of their conversations), then the
- * jobs next in their conversations. A dead letter due again is written whatever the desk
- * says, in due order with the retries: behind a retry that waits for a post slot, it waits
- * too. */
+/* Start what is due and may start: dead letters due again (written whatever the desk),
+ * then retries (oldest of their conversations), then the jobs next in their conversations. */
 void arb_jobs_run(struct arb_jobs *jobs, int64_t now_ns);
 
 /* When arb_jobs_run has something to start next (a retry, a rate-limit token), at the

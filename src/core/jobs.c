@@ -1,7 +1,9 @@
 /* jobs.c - the replay's per-record state machine and its scheduling (see jobs.h).
  *
  * A job is in the ordering (core/ordering.c) from the moment it is added until it is done
- * or dropped; while it waits for a retry it is also in a min-heap by due time. Effects go
+ * or dropped; while it waits for a time it is also in one of two min-heaps by due time:
+ * retries of the post (which also need a free post slot), and dead letters to write again
+ * (which need none, so a retry waiting for a slot never holds one back). Effects go
  * into a FIFO the driver empties. An effect names its job, and a job stays allocated while
  * any effect in the FIFO (or the one last returned) names it: a job that is done or dropped
  * is retired, and freed when the last of those is taken. A SEND or DEADLETTER of a job
@@ -23,6 +25,11 @@
 #define NOT_IN_HEAP ((size_t)-1)
 #define NS_PER_MS 1000000
 
+struct job_heap {
+    struct arb_job **items;
+    size_t n, cap;
+};
+
 struct arb_jobs {
     const struct arb_desk_conf *desk;
     struct arb_ordering *ordering;
@@ -34,8 +41,8 @@ struct arb_jobs {
     int max_part;
     bool desk_reachable;
 
-    struct arb_job **heap; /* jobs waiting for a retry, by due_ns */
-    size_t nheap, heap_cap;
+    struct job_heap retries;     /* jobs waiting to be posted again, by due_ns */
+    struct job_heap deadletters; /* dead letters waiting to be written again, by due_ns */
 
     struct arb_job_effect *effects; /* the FIFO: [first, end) */
     size_t first, end, effects_cap;
@@ -58,7 +65,7 @@ static uint64_t next_random(struct arb_jobs *jobs)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-/* ---- the retry heap ---- */
+/* ---- the heaps of jobs waiting for a time ---- */
 
 static bool heap_less(struct arb_job **heap, size_t a, size_t b)
 {
@@ -97,26 +104,37 @@ static void heap_sift_down(struct arb_job **heap, size_t n, size_t i)
     }
 }
 
-static void heap_push(struct arb_jobs *jobs, struct arb_job *job)
+static void heap_push(struct job_heap *heap, struct arb_job *job)
 {
-    if (jobs->nheap == jobs->heap_cap) {
-        jobs->heap_cap = jobs->heap_cap ? 2 * jobs->heap_cap : 64;
-        jobs->heap = arb_xrealloc(jobs->heap, jobs->heap_cap * sizeof(*jobs->heap));
+    if (heap->n == heap->cap) {
+        heap->cap = heap->cap ? 2 * heap->cap : 64;
+        heap->items = arb_xrealloc(heap->items, heap->cap * sizeof(*heap->items));
     }
-    job->heap_index = jobs->nheap;
-    jobs->heap[jobs->nheap++] = job;
-    heap_sift_up(jobs->heap, job->heap_index);
+    job->heap_index = heap->n;
+    heap->items[heap->n++] = job;
+    heap_sift_up(heap->items, job->heap_index);
 }
 
-static void heap_remove(struct arb_jobs *jobs, struct arb_job *job)
+static void heap_remove(struct job_heap *heap, struct arb_job *job)
 {
-    size_t i = job->heap_index, last = --jobs->nheap;
+    size_t i = job->heap_index, last = --heap->n;
     if (i != last) {
-        heap_swap(jobs->heap, i, last);
-        heap_sift_down(jobs->heap, jobs->nheap, i);
-        heap_sift_up(jobs->heap, i);
+        heap_swap(heap->items, i, last);
+        heap_sift_down(heap->items, heap->n, i);
+        heap_sift_up(heap->items, i);
     }
     job->heap_index = NOT_IN_HEAP;
+}
+
+/* The first of the heap's jobs due at now_ns, or NULL. */
+static struct arb_job *heap_due(const struct job_heap *heap, int64_t now_ns)
+{
+    return heap->n > 0 && heap->items[0]->due_ns <= now_ns ? heap->items[0] : NULL;
+}
+
+static struct job_heap *heap_of(struct arb_jobs *jobs, const struct arb_job *job)
+{
+    return job->state == ARB_JOB_DEADLETTER_BACKOFF ? &jobs->deadletters : &jobs->retries;
 }
 
 /* ---- a job's life and death ---- */
@@ -243,7 +261,7 @@ static void schedule(struct arb_jobs *jobs, struct arb_job *job, enum arb_job_st
 {
     job->state = state;
     job->due_ns = now_ns + delay_ms * NS_PER_MS;
-    heap_push(jobs, job);
+    heap_push(heap_of(jobs, job), job);
     struct arb_job_effect *wake = push(jobs, ARB_JOB_WAKE, job);
     wake->at_ns = job->due_ns;
     wake->answer = state == ARB_JOB_BACKOFF ? job->answer : NULL;
@@ -318,16 +336,13 @@ static void start(struct arb_jobs *jobs, struct arb_job *job, int64_t now_ns)
 
 void arb_jobs_run(struct arb_jobs *jobs, int64_t now_ns)
 {
-    while (jobs->nheap > 0 && jobs->heap[0]->due_ns <= now_ns) {
-        struct arb_job *job = jobs->heap[0];
-        if (job->state == ARB_JOB_DEADLETTER_BACKOFF) {
-            heap_remove(jobs, job);
-            deadletter(jobs, job);
-            continue;
-        }
-        if (!may_start(jobs, now_ns))
-            break;
-        heap_remove(jobs, job);
+    struct arb_job *job;
+    while ((job = heap_due(&jobs->deadletters, now_ns)) != NULL) {
+        heap_remove(&jobs->deadletters, job);
+        deadletter(jobs, job);
+    }
+    while ((job = heap_due(&jobs->retries, now_ns)) != NULL && may_start(jobs, now_ns)) {
+        heap_remove(&jobs->retries, job);
         start(jobs, job, now_ns);
     }
     while (may_start(jobs, now_ns)) {
@@ -338,18 +353,13 @@ void arb_jobs_run(struct arb_jobs *jobs, int64_t now_ns)
     }
 }
 
-/* A retry due while every post slot is taken waits for an answer, not for the time. */
-static bool waits_for_room(const struct arb_jobs *jobs, const struct arb_job *job)
-{
-    return job->state != ARB_JOB_DEADLETTER_BACKOFF &&
-           jobs->stats.running >= (size_t)jobs->desk->max_in_flight;
-}
-
 int64_t arb_jobs_expiry(struct arb_jobs *jobs, int64_t now_ns)
 {
-    int64_t at = INT64_MAX;
-    if (jobs->nheap > 0 && !waits_for_room(jobs, jobs->heap[0]))
-        at = jobs->heap[0]->due_ns;
+    int64_t at = jobs->deadletters.n > 0 ? jobs->deadletters.items[0]->due_ns : INT64_MAX;
+    /* A retry due while every post slot is taken waits for an answer, not for the time. */
+    bool room = jobs->stats.running < (size_t)jobs->desk->max_in_flight;
+    if (room && jobs->retries.n > 0 && jobs->retries.items[0]->due_ns < at)
+        at = jobs->retries.items[0]->due_ns;
     int64_t token = arb_rate_wait_ns(&jobs->rate, now_ns);
     if (token > 0 && token < at - now_ns)
         at = now_ns + token;
@@ -438,7 +448,7 @@ static void forget(void *data)
     struct arb_jobs *jobs = job->jobs;
 
     if (job->heap_index != NOT_IN_HEAP)
-        heap_remove(jobs, job);
+        heap_remove(heap_of(jobs, job), job);
     if (job->state == ARB_JOB_SENDING) {
         jobs->stats.running--;
         if (job->io != NULL) /* else its SEND was not taken yet, and never will be */
@@ -512,7 +522,8 @@ void arb_jobs_destroy(struct arb_jobs *jobs)
     while (jobs->orphans != NULL)
         unorphan(jobs, jobs->orphans);
     free(jobs->effects);
-    free(jobs->heap);
+    free(jobs->retries.items);
+    free(jobs->deadletters.items);
     arb_delivery_builder_destroy(jobs->builder);
     arb_seen_destroy(jobs->seen);
     free(jobs);
