@@ -186,24 +186,26 @@ static struct civil civil_of(int64_t ms)
     return c;
 }
 
-void arb_html_time(struct arb_buf *out, int64_t ms, bool with_ms)
+/* Date, separator, time, the milliseconds if asked, then the zone's name. */
+static void put_time(struct arb_buf *out, int64_t ms, bool with_ms, char separator,
+                     const char *zone)
 {
     struct civil c = civil_of(ms);
-    arb_buf_printf(out, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)c.year, c.month, c.day,
-                   c.hour, c.minute, c.second);
+    arb_buf_printf(out, "%04lld-%02d-%02d%c%02d:%02d:%02d", (long long)c.year, c.month, c.day,
+                   separator, c.hour, c.minute, c.second);
     if (with_ms)
         arb_buf_printf(out, ".%03d", c.ms);
-    arb_buf_puts(out, " UTC");
+    arb_buf_puts(out, zone);
+}
+
+void arb_html_time(struct arb_buf *out, int64_t ms, bool with_ms)
+{
+    put_time(out, ms, with_ms, ' ', " UTC");
 }
 
 void arb_html_time_iso(struct arb_buf *out, int64_t ms, bool with_ms)
 {
-    struct civil c = civil_of(ms);
-    arb_buf_printf(out, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)c.year, c.month, c.day,
-                   c.hour, c.minute, c.second);
-    if (with_ms)
-        arb_buf_printf(out, ".%03d", c.ms);
-    arb_buf_puts(out, "Z");
+    put_time(out, ms, with_ms, 'T', "Z");
 }
 
 /* ---- forms ---- */
