@@ -42,8 +42,12 @@ bool arb_url_web(const char *url, char *host, size_t host_size);
  * name; "" when there is none. */
 void arb_url_file_name(const char *url, char *out, size_t size);
 
+/* The times shown are within this many seconds of 1970 (9999-12-31T23:59:59Z). */
+#define ARB_HTML_TIME_MAX_S INT64_C(253402300799)
+
 /* ms since the epoch as "2024-07-05 06:05:00 UTC" (with ".123" when with_ms), and as
- * "2024-07-05T06:05:00Z" (with ms when with_ms) for datetime attributes. */
+ * "2024-07-05T06:05:00Z" (with ms when with_ms) for datetime attributes; "(out of range)"
+ * beyond ARB_HTML_TIME_MAX_S either way. */
 void arb_html_time(struct arb_buf *out, int64_t ms, bool with_ms);
 void arb_html_time_iso(struct arb_buf *out, int64_t ms, bool with_ms);
 

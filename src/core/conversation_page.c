@@ -197,9 +197,11 @@ static void render_entry(struct arb_buf *out, const struct arb_conversation *con
     arb_buf_puts(out, "</span>");
     if (strcmp(sender, "agent") == 0)
         arb_buf_puts(out, " <span class=\"badge agent\">agent</span>");
-    if (json_is_integer(timestamp)) {
+    json_int_t seconds = json_integer_value(timestamp); /* 0 unless an integer */
+    if (json_is_integer(timestamp) && seconds >= -ARB_HTML_TIME_MAX_S &&
+        seconds <= ARB_HTML_TIME_MAX_S) {
         arb_buf_puts(out, " ");
-        render_time(out, (int64_t)json_integer_value(timestamp) * 1000, false);
+        render_time(out, (int64_t)seconds * 1000, false);
     }
     if (nonempty(status)) {
         arb_buf_puts(out, " <span class=\"badge status\">");

@@ -190,6 +190,10 @@ static struct civil civil_of(int64_t ms)
 static void put_time(struct arb_buf *out, int64_t ms, bool with_ms, char separator,
                      const char *zone)
 {
+    if (ms < -ARB_HTML_TIME_MAX_S * 1000 || ms > ARB_HTML_TIME_MAX_S * 1000) {
+        arb_buf_puts(out, "(out of range)");
+        return;
+    }
     struct civil c = civil_of(ms);
     arb_buf_printf(out, "%04lld-%02d-%02d%c%02d:%02d:%02d", (long long)c.year, c.month, c.day,
                    separator, c.hour, c.minute, c.second);

@@ -103,4 +103,8 @@ done
 
 printf 'http = { threads = 99; };\nbogus = 1;\n' >"$corpus/bridge_conf/errors.conf"
 printf 'desk = { url = "ftp://x"; };\nreplay = { topics = []; };\n' >"$corpus/replay_conf/errors.conf"
+# What fuzzing found, kept as seeds so that every run tries it first (regressions/<target>/).
+for dir in "$here"/regressions/*/; do
+    cp "$dir"* "$corpus/$(basename -- "$dir")/"
+done
 echo "seed.sh: wrote $(find "$corpus" -type f | wc -l) seeds in $corpus"
