@@ -268,10 +268,30 @@ static void strip_near(char *text)
         *near = '\0';
 }
 
+/* A NUL byte, which JSON allows nowhere (Jansson 2.14 skips one right after a number). */
+static bool describe_nul(const char *body, size_t len, struct arb_error *err)
+{
+    const char *nul = memchr(body, '\0', len);
+    if (nul == NULL)
+        return false;
+    int line = 1;
+    const char *line_start = body;
+    for (const char *p = body; p < nul; p++)
+        if (*p == '\n') {
+            line++;
+            line_start = p + 1;
+        }
+    arb_error_set(err, ARB_E_JSON, "line %d column %d: NUL byte", line,
+                  (int)(nul - line_start) + 1);
+    return true;
+}
+
 /* Why body is not JSON, in Jansson's words: "line 1 column 42: reason". */
 static void describe_json_error(const char *body, size_t len, struct arb_error *err)
 {
     json_error_t jerr;
+    if (describe_nul(body, len, err))
+        return;
     json_t *value = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (value != NULL) { /* a disagreement the differential tests exist to catch */
         char reason[ARB_ERROR_MSG_MAX];

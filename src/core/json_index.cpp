@@ -248,6 +248,15 @@ bool walk_array(walk &w, ondemand::array array, int depth, int32_t node)
     return true;
 }
 
+/* A literal's token is the literal and nothing more: simdjson takes the document "false2"
+ * (or "false" and a NUL byte) for false at its root. */
+bool whole_literal(const walk &w, std::string_view token, std::string_view literal)
+{
+    size_t end = end_before(w, token.data() + token.size()) -
+                 static_cast<size_t>(token.data() - w.base);
+    return token.substr(0, end) == literal;
+}
+
 /* Strings, numbers and atoms: converted, so simdjson checks them. */
 template <typename V> bool walk_scalar(walk &w, V &value, arb_json_type type, int32_t node)
 {
@@ -275,8 +284,11 @@ template <typename V> bool walk_scalar(walk &w, V &value, arb_json_type type, in
     }
     case ARB_JSON_INTEGER: {
         int64_t integer;
-        if (value.get_int64().get(integer))
+        simdjson::error_code error = value.get_int64().get(integer);
+        if (error == simdjson::NUMBER_OUT_OF_RANGE)
             return fail(w, "too big integer");
+        if (error)
+            return fail(w, "invalid number");
         n.integer = integer;
         return true;
     }
@@ -289,13 +301,13 @@ template <typename V> bool walk_scalar(walk &w, V &value, arb_json_type type, in
     case ARB_JSON_TRUE:
     case ARB_JSON_FALSE: {
         bool b;
-        if (value.get_bool().get(b))
+        if (value.get_bool().get(b) || !whole_literal(w, token, b ? "true" : "false"))
             return fail(w, "invalid literal");
         return true;
     }
     default: {
         bool null;
-        if (value.is_null().get(null) || !null)
+        if (value.is_null().get(null) || !null || !whole_literal(w, token, "null"))
             return fail(w, "invalid literal");
         return true;
     }
@@ -414,6 +426,12 @@ const struct arb_json_index *arb_json_scan(struct arb_json_scanner *scanner, con
     scanner->index = arb_json_index{nullptr, 0};
     if (len > UINT32_MAX - ARB_JSON_PADDING) {
         arb_error_set(err, ARB_E_JSON, "body too large to index");
+        return nullptr;
+    }
+    /* JSON allows a NUL byte nowhere; simdjson's On-Demand takes one after a last atom
+     * ("false\0") for the end of the document. */
+    if (std::memchr(body, '\0', len) != nullptr) {
+        arb_error_set(err, ARB_E_JSON, "NUL byte");
         return nullptr;
     }
     error_code code = scanner->parser.iterate(body, len, len + ARB_JSON_PADDING).get(doc);

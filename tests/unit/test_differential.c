@@ -59,7 +59,8 @@ static const char *const corners[] = {
     "{\"call_id\":\"c\",\"robot_id\":4755}",
     "{\"call_id\":\"\",\"event\":\"e\"}",
     "{\"event\":\".\",\"call_id\":\"c\"}",
-    "[]", "\"s\"", "1", "null", "{}", "", " ", "{\"a\":1}x", "{\"a\":1,}",
+    "[]", "\"s\"", "1", "null", "false2", "nullx", "true ", "{\"a\":truex}", "{}", "", " ",
+    "{\"a\":1}x", "{\"a\":1,}",
     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
 };
 
@@ -68,6 +69,21 @@ static void test_corners(void **state)
     (void)state;
     for (size_t i = 0; i < COUNT(corners); i++)
         agree(corners[i], strlen(corners[i]), "corner");
+}
+
+/* A NUL byte outside a string: not JSON, though Jansson 2.14 skips one right after a number
+ * and simdjson one after a last atom (both found by fuzz_differential). */
+static void test_nul_bytes(void **state)
+{
+    static const char after_number[] = "{\"event\":\"e\",\"call_id\":\"c\",\"n\":1\0,\"m\":2}";
+    static const char between[] = "{\"event\":\"e\",\"call_id\":\"c\",\0\"m\":2}";
+    static const char in_string[] = "{\"event\":\"e\",\"call_id\":\"c\",\"s\":\"a\0b\"}";
+    static const char after_atom[] = "false\0";
+    (void)state;
+    agree(after_number, sizeof(after_number) - 1, "NUL after a number");
+    agree(between, sizeof(between) - 1, "NUL between members");
+    agree(in_string, sizeof(in_string) - 1, "NUL in a string");
+    agree(after_atom, sizeof(after_atom) - 1, "NUL after the last atom");
 }
 
 static uint64_t next(uint64_t *x)
@@ -132,6 +148,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corners),
+        cmocka_unit_test(test_nul_bytes),
         cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -115,6 +115,10 @@ static void test_valid(void **state)
 #define J ARB_E_JSON
 #define S ARB_E_SCHEMA
 
+/* Not JSON: Jansson 2.14 would skip the NUL byte, simdjson one after a last atom
+ * (fuzz_differential found both). */
+#define NUL_AFTER_NUMBER "{\"event\":\"e\",\"call_id\":\"c\",\"n\":1\0}"
+
 struct invalid_case {
     const char *name;
     const char *body;
@@ -132,7 +136,7 @@ static const struct invalid_case invalid_cases[] = {
     {"trailing garbage", EV("") " x", 0, J, "line 1 column 29: end of file expected"},
     {"two objects", EV("") EV(""), 0, J, "line 1 column 28: end of file expected"},
     {"bytes after a NUL", EV("") "\0x", sizeof(EV("") "\0x") - 1, J,
-     "line 1 column 28: end of file expected"},
+     "line 1 column 28: NUL byte"},
     {"unterminated", "{", 0, J, "line 1 column 1: string or '}' expected"},
     {"truncated", "{\"event\":\"e\",\"call_id\":\"c", 0, J,
      "line 1 column 25: premature end of input"},
@@ -156,6 +160,10 @@ static const struct invalid_case invalid_cases[] = {
      "line 1 column 39: \\u0000 is not allowed without JSON_ALLOW_NUL"},
     {"integer too big", MSGS(MSG_WITH("\"timestamp\":9223372036854775808")), 0, J,
      "line 1 column 84: too big integer"},
+    {"NUL after a number", NUL_AFTER_NUMBER, sizeof(NUL_AFTER_NUMBER) - 1, J,
+     "line 1 column 33: NUL byte"},
+    {"NUL after the last atom", "false\0", sizeof("false\0") - 1, J, "line 1 column 6: NUL byte"},
+    {"a digit after the last atom", "false2", 0, J, "line 1 column 6: end of file expected"},
     /* JSON, but not an event: 422 */
     {"top-level array", "[]", 0, S, "$: expected object, got array"},
     {"top-level array of events", "[" EV("") "]", 0, S, "$: expected object, got array"},
