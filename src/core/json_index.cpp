@@ -417,7 +417,12 @@ const struct arb_json_index *arb_json_scan(struct arb_json_scanner *scanner, con
                                            size_t len, int depth, struct arb_error *err)
 {
     ondemand::document doc;
-    walk w{scanner, &doc, body, len, depth, nullptr};
+    /* Without its trailing whitespace: simdjson refuses a root scalar followed by more than
+     * a few bytes of it ("9" and 22 spaces, "false" and 3). */
+    size_t end = len;
+    while (end > 0 && is_space(body[end - 1]))
+        end--;
+    walk w{scanner, &doc, body, end, depth, nullptr};
 
     if (scanner->nodes.capacity() > KEEP_NODES)
         std::vector<arb_json_node>().swap(scanner->nodes);
@@ -434,7 +439,7 @@ const struct arb_json_index *arb_json_scan(struct arb_json_scanner *scanner, con
         arb_error_set(err, ARB_E_JSON, "NUL byte");
         return nullptr;
     }
-    error_code code = scanner->parser.iterate(body, len, len + ARB_JSON_PADDING).get(doc);
+    error_code code = scanner->parser.iterate(body, end, len + ARB_JSON_PADDING).get(doc);
     if (code != SUCCESS) {
         arb_error_set(err, ARB_E_JSON, "%s", code == EMPTY ? "empty body" : error_message(code));
         return nullptr;
