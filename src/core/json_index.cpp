@@ -249,7 +249,7 @@ bool walk_array(walk &w, ondemand::array array, int depth, int32_t node)
 }
 
 /* A literal's token is the literal and nothing more: simdjson takes the document "false2"
- * (or "false" and a NUL byte) for false at its root. */
+ * for false at its root. */
 bool whole_literal(const walk &w, std::string_view token, std::string_view literal)
 {
     size_t end = end_before(w, token.data() + token.size()) -
