@@ -32,9 +32,9 @@ else
     }
     targets=$target
 fi
-CC=${CC:-clang-14}
-cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DARB_FUZZ=ON >/dev/null
+CC=${CC:-clang-14} CXX=${CXX:-clang++-14}
+cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARB_FUZZ=ON >/dev/null
 cmake --build "$build" --target fuzz -j "$(nproc 2>/dev/null || echo 2)"
 for t in $targets; do
     ARB_FUZZ_SECONDS=$seconds "$root/tests/fuzz/run.sh" "$build/tests/fuzz/fuzz_$t" \

@@ -8,6 +8,7 @@
  * a key twice) is checked here. No exceptions: every step returns an error code. */
 #include "arb/json_index.h"
 
+#include <jansson.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -257,6 +258,18 @@ bool whole_literal(const walk &w, std::string_view token, std::string_view liter
     return token.substr(0, end) == literal;
 }
 
+/* simdjson refuses a real whose exponent has some twenty digits or more, such as
+ * 0e0000000000000000000001, though the grammar allows it and its value is finite. Jansson,
+ * the reference, reads those; so a real simdjson refuses is valid when Jansson reads it. */
+bool jansson_reads_real(std::string_view token)
+{
+    json_error_t error;
+    json_t *value = json_loadb(token.data(), token.size(), JSON_DECODE_ANY, &error);
+    bool real = json_is_real(value);
+    json_decref(value);
+    return real;
+}
+
 /* Strings, numbers and atoms: converted, so simdjson checks them. */
 template <typename V> bool walk_scalar(walk &w, V &value, arb_json_type type, int32_t node)
 {
@@ -294,7 +307,8 @@ template <typename V> bool walk_scalar(walk &w, V &value, arb_json_type type, in
     }
     case ARB_JSON_REAL: {
         double real;
-        if (value.get_double().get(real))
+        size_t start = static_cast<size_t>(token.data() - w.base);
+        if (value.get_double().get(real) && !jansson_reads_real(token.substr(0, n.end - start)))
             return fail(w, "invalid real number");
         return true;
     }
@@ -362,12 +376,17 @@ bool walk_root(walk &w)
     } else {
         ok = walk_scalar(w, doc, type, root);
     }
-    const char *trailing;
     if (!ok)
         return false;
-    if (!doc.current_location().get(trailing)) /* a location: something follows */
+    uint32_t end = end_before(w, w.base + w.len);
+    if (type == ARB_JSON_OBJECT || type == ARB_JSON_ARRAY) {
+        const char *trailing;
+        if (!doc.current_location().get(trailing)) /* a location: something follows */
+            return fail(w, "end of file expected");
+    } else if (w.scanner->nodes[0].end != end) { /* a scalar's token runs to the next one */
         return fail(w, "end of file expected");
-    w.scanner->nodes[0].end = end_before(w, w.base + w.len);
+    }
+    w.scanner->nodes[0].end = end;
     return true;
 }
 
