@@ -19,7 +19,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static size_t count(const char *haystack, const char *needle)
+/* The checks below are the oracle, not code under test: their comparisons would only steer
+ * the fuzzer towards shapes of markup, and tracing them took a third of the time. */
+#define ORACLE __attribute__((no_sanitize("coverage")))
+
+ORACLE static size_t count(const char *haystack, const char *needle)
 {
     size_t n = 0;
     for (const char *p = strstr(haystack, needle); p != NULL; p = strstr(p + 1, needle))
@@ -27,7 +31,7 @@ static size_t count(const char *haystack, const char *needle)
     return n;
 }
 
-static bool listed(const char *const *names, size_t n, const char *name, size_t len)
+ORACLE static bool listed(const char *const *names, size_t n, const char *name, size_t len)
 {
     for (size_t i = 0; i < n; i++)
         if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
@@ -40,7 +44,7 @@ static bool listed(const char *const *names, size_t n, const char *name, size_t 
 /* Every tag is one the viewer writes, with attributes it writes, their values quoted; a
  * link goes to the viewer, an anchor, or an http(s) address; the only script is the
  * viewer's own. Whatever came from the record can only be text. */
-static void check_page(const char *html)
+ORACLE static void check_page(const char *html)
 {
     static const char *const tags[] = {
         "!DOCTYPE", "html", "head", "meta", "title", "link", "script", "body", "header", "a",
