@@ -160,6 +160,8 @@ static const struct invalid_case invalid_cases[] = {
      "line 1 column 39: \\u0000 is not allowed without JSON_ALLOW_NUL"},
     {"real too big", MSGS(MSG_WITH("\"score\":1e0000000000000000000000309")), 0, J,
      "line 1 column 88: real number overflow"},
+    {"real of many digits too big", MSGS(MSG_WITH("\"score\":0.99999999999999999999e309")), 0, J,
+     "line 1 column 87: real number overflow"},
     {"integer too big", MSGS(MSG_WITH("\"timestamp\":9223372036854775808")), 0, J,
      "line 1 column 84: too big integer"},
     {"NUL after a number", NUL_AFTER_NUMBER, sizeof(NUL_AFTER_NUMBER) - 1, J,
