@@ -258,19 +258,26 @@ bool whole_literal(const walk &w, std::string_view token, std::string_view liter
     return token.substr(0, end) == literal;
 }
 
-/* Past 19 digits simdjson 3.0.1 errs both ways: it refuses 0e0000000000000000000001 (its
- * exponent has too many digits; the value is 0) and reads 0.99999999999999999999e309 as
- * 7.8e307 (it overflows). Jansson, the reference, is right on both; so a real simdjson
- * refuses, or one too long to be within 19 digits, is valid when Jansson reads it. */
-constexpr size_t SHORT_REAL = 19;
+/* Past 19 digits simdjson 3.0.1 errs every way: it refuses 0e0000000000000000000001 (its
+ * exponent has too many digits; the value is 0), reads 0.99999999999999999999e309 as 7.8e307
+ * (it overflows) and, at the root, -33935253125139352531 as -3393525312513935253 (it is past
+ * int64). Jansson, the reference, is right on all three; so a number simdjson refuses, or
+ * one too long to be within 19 digits, is valid when Jansson reads it as one of its type. */
+constexpr size_t SHORT_NUMBER = 19;
 
-bool jansson_reads_real(std::string_view token)
+bool jansson_reads(std::string_view token, arb_json_type type)
 {
     json_error_t error;
     json_t *value = json_loadb(token.data(), token.size(), JSON_DECODE_ANY, &error);
-    bool real = json_is_real(value);
+    bool read = type == ARB_JSON_INTEGER ? json_is_integer(value) : json_is_real(value);
     json_decref(value);
-    return real;
+    return read;
+}
+
+/* A number's token (without what follows it), checked as above. */
+bool number_checked(std::string_view number, arb_json_type type, bool simdjson_read)
+{
+    return simdjson_read && number.size() <= SHORT_NUMBER ? true : jansson_reads(number, type);
 }
 
 /* Strings, numbers and atoms: converted, so simdjson checks them. */
@@ -283,6 +290,7 @@ template <typename V> bool walk_scalar(walk &w, V &value, arb_json_type type, in
     arb_json_node &n = node != ARB_JSON_NONE ? w.scanner->nodes[static_cast<size_t>(node)]
                                              : scratch;
     n.end = end_before(w, token.data() + token.size());
+    std::string_view number = token.substr(0, n.end - (token.data() - w.base));
     switch (type) {
     case ARB_JSON_STRING: {
         std::string_view text;
@@ -299,22 +307,17 @@ template <typename V> bool walk_scalar(walk &w, V &value, arb_json_type type, in
         return true;
     }
     case ARB_JSON_INTEGER: {
-        int64_t integer;
+        int64_t integer = 0;
         simdjson::error_code error = value.get_int64().get(integer);
-        if (error == simdjson::NUMBER_OUT_OF_RANGE)
-            return fail(w, "too big integer");
-        if (error)
-            return fail(w, "invalid number");
+        if (!number_checked(number, type, !error))
+            return fail(w, error == simdjson::NUMBER_OUT_OF_RANGE ? "too big integer"
+                                                                  : "invalid number");
         n.integer = integer;
         return true;
     }
     case ARB_JSON_REAL: {
         double real;
-        std::string_view number = token.substr(0, n.end - (token.data() - w.base));
-        bool valid = !value.get_double().get(real);
-        if (!valid || number.size() > SHORT_REAL)
-            valid = jansson_reads_real(number);
-        if (!valid)
+        if (!number_checked(number, type, !value.get_double().get(real)))
             return fail(w, "invalid real number");
         return true;
     }

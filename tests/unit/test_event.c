@@ -162,6 +162,8 @@ static const struct invalid_case invalid_cases[] = {
      "line 1 column 88: real number overflow"},
     {"real of many digits too big", MSGS(MSG_WITH("\"score\":0.99999999999999999999e309")), 0, J,
      "line 1 column 87: real number overflow"},
+    {"top-level integer past int64", "-33935253125139352531", 0, J,
+     "line 1 column 21: too big negative integer"},
     {"integer too big", MSGS(MSG_WITH("\"timestamp\":9223372036854775808")), 0, J,
      "line 1 column 84: too big integer"},
     {"NUL after a number", NUL_AFTER_NUMBER, sizeof(NUL_AFTER_NUMBER) - 1, J,
