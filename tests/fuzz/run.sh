@@ -33,17 +33,24 @@ rc=0
 # instead of 8000). For those, LeakSanitizer checks once, at exit, where libconfig's leaks
 # are suppressed and any of ours is still reported (and fails the run).
 case $name in fuzz_*_conf) leaks=-detect_leaks=0 ;; *) leaks=-detect_leaks=1 ;; esac
-"$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -use_value_profile=1 "$leaks" -artifact_prefix="$work/" "$@" "$work/corpus" "$seeds" \
-    >"$log" 2>&1 || rc=$?
-if [ "$rc" -ne 0 ]; then
-    tail -n 60 "$log" >&2
+# In WORKDIR: with -jobs=N, libFuzzer writes each job's output to fuzz-<job>.log there.
+rm -f "$work"/fuzz-*.log
+(cd "$work" && "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -use_value_profile=1 "$leaks" -artifact_prefix="$work/" "$@" \
+    "$work/corpus" "$seeds") >"$log" 2>&1 || rc=$?
+logs=$(ls "$log" "$work"/fuzz-*.log 2>/dev/null)
+# shellcheck disable=SC2086 # one argument per log
+if [ "$rc" -ne 0 ] || grep -q '^==[0-9]*== ERROR\|^SUMMARY: ' $logs; then
+    for l in $logs; do tail -n 60 "$l" >&2; done
     echo "run.sh: $name FAILED (status $rc); the input is in $work/, the log in $log" >&2
     exit 1
 fi
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
+# shellcheck disable=SC2086 # one argument per log
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' $logs | awk '{ s += $1 } END { if (NR) print s }')
+# shellcheck disable=SC2086
+speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' $logs | awk '{ s += $1 } END { if (NR) print s }')
+# shellcheck disable=SC2086
+cov=$(cat $logs | grep -o 'cov: [0-9]*' | tail -n 1)
 printf '%s: %s executions in %s s (%s exec/s), %s, corpus %s files, no finding\n' \
     "$name" "${runs:-?}" "$seconds" "${speed:-?}" "${cov:-cov: ?}" \
     "$(find "$work/corpus" -type f | wc -l)"
