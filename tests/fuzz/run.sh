@@ -38,7 +38,8 @@ rm -f "$work"/fuzz-*.log
 (cd "$work" && "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -use_value_profile=1 "$leaks" -artifact_prefix="$work/" "$@" \
     "$work/corpus" "$seeds") >"$log" 2>&1 || rc=$?
-logs=$(ls "$log" "$work"/fuzz-*.log 2>/dev/null)
+logs=$log
+for job_log in "$work"/fuzz-*.log; do [ -f "$job_log" ] && logs="$logs $job_log"; done
 # shellcheck disable=SC2086 # one argument per log
 if [ "$rc" -ne 0 ] || grep -q '^==[0-9]*== ERROR\|^SUMMARY: ' $logs; then
     for l in $logs; do tail -n 60 "$l" >&2; done
