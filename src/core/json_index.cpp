@@ -249,15 +249,6 @@ bool walk_array(walk &w, ondemand::array array, int depth, int32_t node)
     return true;
 }
 
-/* A literal's token is the literal and nothing more: simdjson takes the document "false2"
- * for false at its root. */
-bool whole_literal(const walk &w, std::string_view token, std::string_view literal)
-{
-    size_t end = end_before(w, token.data() + token.size()) -
-                 static_cast<size_t>(token.data() - w.base);
-    return token.substr(0, end) == literal;
-}
-
 /* Past 19 digits simdjson 3.0.1 errs every way: it refuses 0e0000000000000000000001 (its
  * exponent has too many digits; the value is 0), reads 0.99999999999999999999e309 as 7.8e307
  * (it overflows) and, at the root, -33935253125139352531 as -3393525312513935253 (it is past
@@ -274,10 +265,10 @@ bool jansson_reads(std::string_view token, arb_json_type type)
     return read;
 }
 
-/* A number's token (without what follows it), checked as above. */
+/* A number's token, checked as above. */
 bool number_checked(std::string_view number, arb_json_type type, bool simdjson_read)
 {
-    return simdjson_read && number.size() <= SHORT_NUMBER ? true : jansson_reads(number, type);
+    return (simdjson_read && number.size() <= SHORT_NUMBER) || jansson_reads(number, type);
 }
 
 /* Strings, numbers and atoms: converted, so simdjson checks them. */
@@ -290,7 +281,9 @@ template <typename V> bool walk_scalar(walk &w, V &value, arb_json_type type, in
     arb_json_node &n = node != ARB_JSON_NONE ? w.scanner->nodes[static_cast<size_t>(node)]
                                              : scratch;
     n.end = end_before(w, token.data() + token.size());
-    std::string_view number = token.substr(0, n.end - (token.data() - w.base));
+    /* The token without the whitespace after it. A literal's must be the literal: simdjson
+     * takes the document "false2" for false at its root. */
+    std::string_view bare = token.substr(0, n.end - (token.data() - w.base));
     switch (type) {
     case ARB_JSON_STRING: {
         std::string_view text;
@@ -309,7 +302,7 @@ template <typename V> bool walk_scalar(walk &w, V &value, arb_json_type type, in
     case ARB_JSON_INTEGER: {
         int64_t integer = 0;
         simdjson::error_code error = value.get_int64().get(integer);
-        if (!number_checked(number, type, !error))
+        if (!number_checked(bare, type, !error))
             return fail(w, error == simdjson::NUMBER_OUT_OF_RANGE ? "too big integer"
                                                                   : "invalid number");
         n.integer = integer;
@@ -317,20 +310,20 @@ template <typename V> bool walk_scalar(walk &w, V &value, arb_json_type type, in
     }
     case ARB_JSON_REAL: {
         double real;
-        if (!number_checked(number, type, !value.get_double().get(real)))
+        if (!number_checked(bare, type, !value.get_double().get(real)))
             return fail(w, "invalid real number");
         return true;
     }
     case ARB_JSON_TRUE:
     case ARB_JSON_FALSE: {
         bool b;
-        if (value.get_bool().get(b) || !whole_literal(w, token, b ? "true" : "false"))
+        if (value.get_bool().get(b) || bare != (b ? "true" : "false"))
             return fail(w, "invalid literal");
         return true;
     }
     default: {
         bool null;
-        if (value.is_null().get(null) || !null || !whole_literal(w, token, "null"))
+        if (value.is_null().get(null) || !null || bare != "null")
             return fail(w, "invalid literal");
         return true;
     }
