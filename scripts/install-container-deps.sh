@@ -1,7 +1,9 @@
 #!/bin/sh
 # install-container-deps.sh: what the container test (tests/compose/test_compose.sh) needs when
 # the machine has no working Docker engine: Debian 12's podman with runc, netavark and
-# aardvark-dns (a compose network whose services find each other by name), podman-compose,
+# aardvark-dns (a compose network whose services find each other by name), iptables (netavark
+# 1.4 sets up every bridged network with it, and podman only suggests it: without it, each
+# `podman run` fails "netavark: No such file or directory"), podman-compose,
 # and debootstrap (scripts/container-images.sh makes the Debian base images with it when no
 # registry can be reached). Test infrastructure only: running the product needs none of it.
 #
@@ -22,7 +24,7 @@
 #     network (the CNI backend would need a dnsname plugin).
 set -eu
 
-packages='podman runc netavark aardvark-dns podman-compose debootstrap'
+packages='podman runc netavark aardvark-dns iptables podman-compose debootstrap'
 dropin=/etc/containers/containers.conf.d/50-airudder-test.conf
 check=false
 case ${1:-} in

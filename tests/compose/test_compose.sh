@@ -89,7 +89,9 @@ arb_assert_eq 2 "$(grep -c "image: $kafka_image\$" "$src/$override")" "the overr
 
 user=$("$engine" image inspect --format '{{.Config.User}}' "$image")
 case ${user%%:*} in '' | 0 | root) arb_fail "$image runs as root (User '$user')" ;; esac
-arb_assert_eq 10001 "$("$engine" run --rm --no-healthcheck "$image" id -u 2>/dev/null)" "$image runs as uid 10001 (User $user)"
+uid=$("$engine" run --rm --no-healthcheck "$image" id -u 2>"$tmp/run.err") ||
+    arb_fail "$engine run $image id -u: $(cat "$tmp/run.err")"
+arb_assert_eq 10001 "$uid" "$image runs as uid 10001 (User $user)"
 health=$("$engine" image inspect --format '{{json .Config.Healthcheck}}' "$image")
 case $health in
 *'"arb-healthcheck"'*'/healthz"'*) echo "ok: HEALTHCHECK in the image: $health" ;;

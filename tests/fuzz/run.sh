@@ -22,6 +22,10 @@ shift 4
 }
 mkdir -p "$work/corpus"
 name=$(basename -- "$binary")
+# libFuzzer runs in WORKDIR (below): every path made absolute.
+work=$(CDPATH='' cd -- "$work" && pwd)
+binary=$(CDPATH='' cd -- "$(dirname -- "$binary")" && pwd)/$name
+seeds=$(CDPATH='' cd -- "$seeds" && pwd)
 log=$work/last-run.log
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
@@ -35,9 +39,11 @@ rc=0
 case $name in fuzz_*_conf) leaks=-detect_leaks=0 ;; *) leaks=-detect_leaks=1 ;; esac
 # In WORKDIR: with -jobs=N, libFuzzer writes each job's output to fuzz-<job>.log there.
 rm -f "$work"/fuzz-*.log
+start=$(date +%s)
 (cd "$work" && "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -use_value_profile=1 "$leaks" -artifact_prefix="$work/" "$@" \
     "$work/corpus" "$seeds") >"$log" 2>&1 || rc=$?
+elapsed=$(($(date +%s) - start))
 logs=$log
 for job_log in "$work"/fuzz-*.log; do [ -f "$job_log" ] && logs="$logs $job_log"; done
 # shellcheck disable=SC2086 # one argument per log
@@ -52,6 +58,6 @@ runs=$(sed -n 's/^stat::number_of_executed_units: *//p' $logs | awk '{ s += $1 }
 speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' $logs | awk '{ s += $1 } END { if (NR) print s }')
 # shellcheck disable=SC2086
 cov=$(cat $logs | grep -o 'cov: [0-9]*' | tail -n 1)
-printf '%s: %s executions in %s s (%s exec/s), %s, corpus %s files, no finding\n' \
-    "$name" "${runs:-?}" "$seconds" "${speed:-?}" "${cov:-cov: ?}" \
+printf '%s: %s executions in %s s (limit %s s; %s exec/s), %s, corpus %s files, no finding\n' \
+    "$name" "${runs:-?}" "$elapsed" "$seconds" "${speed:-?}" "${cov:-cov: ?}" \
     "$(find "$work/corpus" -type f | wc -l)"
