@@ -44,8 +44,12 @@ start=$(date +%s)
     -print_final_stats=1 -use_value_profile=1 "$leaks" -artifact_prefix="$work/" "$@" \
     "$work/corpus" "$seeds") >"$log" 2>&1 || rc=$?
 elapsed=$(($(date +%s) - start))
-logs=$log
-for job_log in "$work"/fuzz-*.log; do [ -f "$job_log" ] && logs="$logs $job_log"; done
+# libFuzzer copies each job's log into its own output as the job exits: the figures are
+# summed over the job logs when there are any, else read from the one log.
+job_logs=
+for job_log in "$work"/fuzz-*.log; do [ -f "$job_log" ] && job_logs="$job_logs $job_log"; done
+logs="$log$job_logs"
+stat_logs=${job_logs:-$log}
 # shellcheck disable=SC2086 # one argument per log
 if [ "$rc" -ne 0 ] || grep -q '^==[0-9]*== ERROR\|^SUMMARY: ' $logs; then
     for l in $logs; do tail -n 60 "$l" >&2; done
@@ -53,11 +57,11 @@ if [ "$rc" -ne 0 ] || grep -q '^==[0-9]*== ERROR\|^SUMMARY: ' $logs; then
     exit 1
 fi
 # shellcheck disable=SC2086 # one argument per log
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' $logs | awk '{ s += $1 } END { if (NR) print s }')
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' $stat_logs | awk '{ s += $1 } END { if (NR) print s }')
 # shellcheck disable=SC2086
-speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' $logs | awk '{ s += $1 } END { if (NR) print s }')
+speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' $stat_logs | awk '{ s += $1 } END { if (NR) print s }')
 # shellcheck disable=SC2086
-cov=$(cat $logs | grep -o 'cov: [0-9]*' | tail -n 1)
+cov=$(cat $stat_logs | grep -o 'cov: [0-9]*' | tail -n 1)
 printf '%s: %s executions in %s s (limit %s s; %s exec/s), %s, corpus %s files, no finding\n' \
     "$name" "${runs:-?}" "$elapsed" "$seconds" "${speed:-?}" "${cov:-cov: ?}" \
     "$(find "$work/corpus" -type f | wc -l)"
