@@ -4,6 +4,7 @@
 # answered 200 (a server that answers without producing fails the run).
 #
 #   tests/bench/run.sh [--build-dir DIR] [--duration S] [--rounds N] [--connections C] [--smoke]
+#                      [--replay-only]
 #
 # Every request is a new event (tests/bench/signed.lua: the seed, 5,365 bytes and 7 messages,
 # with a call_id of its own, signed), as AIRudder sends them; wrk runs 2 threads and C
@@ -22,6 +23,8 @@
 # (peak RSS, 503s); then the replay: a topic filled by the bridge, delivered to the sample
 # desk by a fresh group (deliveries/s, peak RSS), and the desk's own ceiling.
 # --smoke: one short round, without the peer (for CI: it checks the harness, not the speed).
+# --replay-only: the desk's ceiling and the replay, nothing else (the topic is still filled by
+# the bridge, for --duration seconds).
 set -eu
 
 root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
@@ -30,6 +33,7 @@ duration=10
 rounds=2
 connections=64
 peers=1
+servers=1
 while [ $# -gt 0 ]; do
     case $1 in
     --build-dir) build=$2; shift ;;
@@ -37,7 +41,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --connections) connections=$2; shift ;;
     --smoke) duration=2; rounds=1; peers=0 ;;
-    *) echo "usage: $0 [--build-dir DIR] [--duration S] [--rounds N] [--connections C] [--smoke]" >&2; exit 2 ;;
+    --replay-only) servers=0; peers=0 ;;
+    *) echo "usage: $0 [--build-dir DIR] [--duration S] [--rounds N] [--connections C] [--smoke] [--replay-only]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -263,53 +268,55 @@ best() { # best NAME KIND: the best requests/s of those rows
     awk -F' [|] ' -v n="$1" -v k="$2" '$1 == "| " n && $2 == k && $3 + 0 > b { b = $3 + 0 } END { print b + 0 }' "$work/table"
 }
 
-for kind in mock real; do
-    bootstrap=$mock
-    [ $kind = real ] && bootstrap=$real
-    r=1
-    while [ $r -le "$rounds" ]; do
-        say "bench: $kind round $r: ceiling"
-        row "HTTP ceiling" "$kind" "$(ceiling_run)"
-        for profile in defaults tuned; do
-            say "bench: $kind round $r: bridge, $profile"
-            next_topic "$kind"
-            label="airudder-bridge, defaults"
-            [ $profile = tuned ] && label="airudder-bridge, tuned (access log off, log level error)"
-            row "$label" "$kind" "$(bridge_run "$bootstrap" "$topic" $profile)"
-        done
-        if [ -n "$peer" ]; then
-            say "bench: $kind round $r: Go peer"
-            next_topic "$kind"
-            row "Go peer (net/http + franz-go)" "$kind" "$(peer_run "$bootstrap" "$topic")"
-        fi
-        r=$((r + 1))
-    done
-done
-
-# ---- half rate, allocations, and overload (mock cluster, defaults) ----
-say "bench: bridge paced at half its best rate"
-half=$(($(best "airudder-bridge, defaults" mock) / 2))
-# Closed loop: each connection waits BENCH_INTERVAL_MS after an answer. A first run with
-# connections/rate shows the latency at that load; the real run subtracts it.
-BENCH_INTERVAL_MS=$(awk -v c="$connections" -v r="$half" 'BEGIN { printf "%.3f", r ? 1000 * c / r : 0 }')
-next_topic mock
-calibration=$(bridge_run "$mock" "$topic" defaults)
-BENCH_INTERVAL_MS=$(awk -v c="$connections" -v r="$half" -v got="${calibration%% *}" -v i="$BENCH_INTERVAL_MS" \
-    'BEGIN { latency = got ? 1000 * c / got - i : 0; v = r ? 1000 * c / r - latency : 0; printf "%.3f", (v > 0 ? v : 0) }')
-next_topic mock
-row "airudder-bridge, defaults, paced at $half/s" mock "$(bridge_run "$mock" "$topic" defaults)"
-BENCH_INTERVAL_MS=0
 allocs=-
-if [ -n "$count_alloc" ]; then
-    say "bench: bridge allocations per request"
+if [ "$servers" = 1 ]; then
+    for kind in mock real; do
+        bootstrap=$mock
+        [ $kind = real ] && bootstrap=$real
+        r=1
+        while [ $r -le "$rounds" ]; do
+            say "bench: $kind round $r: ceiling"
+            row "HTTP ceiling" "$kind" "$(ceiling_run)"
+            for profile in defaults tuned; do
+                say "bench: $kind round $r: bridge, $profile"
+                next_topic "$kind"
+                label="airudder-bridge, defaults"
+                [ $profile = tuned ] && label="airudder-bridge, tuned (access log off, log level error)"
+                row "$label" "$kind" "$(bridge_run "$bootstrap" "$topic" $profile)"
+            done
+            if [ -n "$peer" ]; then
+                say "bench: $kind round $r: Go peer"
+                next_topic "$kind"
+                row "Go peer (net/http + franz-go)" "$kind" "$(peer_run "$bootstrap" "$topic")"
+            fi
+            r=$((r + 1))
+        done
+    done
+
+    # ---- half rate, allocations, and overload (mock cluster, defaults) ----
+    say "bench: bridge paced at half its best rate"
+    half=$(($(best "airudder-bridge, defaults" mock) / 2))
+    # Closed loop: each connection waits BENCH_INTERVAL_MS after an answer. A first run with
+    # connections/rate shows the latency at that load; the real run subtracts it.
+    BENCH_INTERVAL_MS=$(awk -v c="$connections" -v r="$half" 'BEGIN { printf "%.3f", r ? 1000 * c / r : 0 }')
     next_topic mock
-    line=$(bridge_run "$mock" "$topic" allocs)
-    row "airudder-bridge, defaults, allocations counted" mock "$line"
-    allocs=${line##* }
+    calibration=$(bridge_run "$mock" "$topic" defaults)
+    BENCH_INTERVAL_MS=$(awk -v c="$connections" -v r="$half" -v got="${calibration%% *}" -v i="$BENCH_INTERVAL_MS" \
+        'BEGIN { latency = got ? 1000 * c / got - i : 0; v = r ? 1000 * c / r - latency : 0; printf "%.3f", (v > 0 ? v : 0) }')
+    next_topic mock
+    row "airudder-bridge, defaults, paced at $half/s" mock "$(bridge_run "$mock" "$topic" defaults)"
+    BENCH_INTERVAL_MS=0
+    if [ -n "$count_alloc" ]; then
+        say "bench: bridge allocations per request"
+        next_topic mock
+        line=$(bridge_run "$mock" "$topic" allocs)
+        row "airudder-bridge, defaults, allocations counted" mock "$line"
+        allocs=${line##* }
+    fi
+    say "bench: overload, 1024 connections"
+    next_topic mock
+    row "airudder-bridge, defaults but max_connections_per_ip, 1024 connections" mock "$(bridge_run "$mock" "$topic" defaults 1024)"
 fi
-say "bench: overload, 1024 connections"
-next_topic mock
-row "airudder-bridge, defaults but max_connections_per_ip, 1024 connections" mock "$(bridge_run "$mock" "$topic" defaults 1024)"
 
 # ---- the replay, and the desk's own ceiling ----
 say "bench: the sample desk's ceiling"
@@ -372,17 +379,19 @@ bridge_real=$(best "airudder-bridge, defaults" real)
 {
     printf '\nairudder-bridge benchmark: %s, %s CPUs, %s s runs, %s connections, wrk -t2, a new signed %s-byte event (7 messages) per request\n\n' \
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$duration" "$connections" "$(wc -c <"$seed" | tr -d ' ')"
-    cat "$work/table"
+    [ "$servers" = 1 ] && cat "$work/table"
     printf '\n| replay (defaults) | records | deliveries/s | desk ceiling req/s | replay / desk | replay RSS MB | replay CPU µs per delivery | all delivered |\n|---|---|---|---|---|---|---|---|\n'
     printf '| bench-fill (real broker) -> sample desk | %s | %s | %s | %s | %s | %s | %s |\n' "$total" "$replay_rate" \
         "$desk_ceiling" "$(ratio "$replay_rate" "$desk_ceiling")" "$((replay_rss / 1024))" \
         "$((replay_cpu * 1000000 / ticks / (delivered + 1)))" "$replay_check"
-    printf '\nbridge (defaults) / HTTP ceiling, mock cluster: %s (%s / %s req/s)\n' "$(ratio "$bridge_mock" "$ceiling")" "$bridge_mock" "$ceiling"
-    if [ -n "$peer" ]; then
-        printf 'bridge (defaults) / Go peer, mock cluster: %s; real broker: %s\n' \
-            "$(ratio "$bridge_mock" "$(best "Go peer (net/http + franz-go)" mock)")" \
-            "$(ratio "$bridge_real" "$(best "Go peer (net/http + franz-go)" real)")"
+    if [ "$servers" = 1 ]; then
+        printf '\nbridge (defaults) / HTTP ceiling, mock cluster: %s (%s / %s req/s)\n' "$(ratio "$bridge_mock" "$ceiling")" "$bridge_mock" "$ceiling"
+        if [ -n "$peer" ]; then
+            printf 'bridge (defaults) / Go peer, mock cluster: %s; real broker: %s\n' \
+                "$(ratio "$bridge_mock" "$(best "Go peer (net/http + franz-go)" mock)")" \
+                "$(ratio "$bridge_real" "$(best "Go peer (net/http + franz-go)" real)")"
+        fi
+        printf 'bridge heap allocations per request (defaults): %s\n' "$allocs"
     fi
-    printf 'bridge heap allocations per request (defaults): %s\n' "$allocs"
 }
 [ "${failed:-0}" -eq 0 ] || { say "bench: a check failed (see the table)"; exit 1; }
