@@ -10,6 +10,15 @@
  * desk is down). A paused partition is resumed once it holds half its share or less.
  * Stopping pauses every partition and polls on (rebalances are served by the poll).
  *
+ * The fetcher is woken when the records run out while there is room for more: librdkafka
+ * 2.0.2 decides whether to fetch a partition again only when its broker thread wakes, and
+ * once its prefetch queue went past queued.max.messages.kbytes nothing wakes it for up to a
+ * second after the queue is drained (2.3 made that fetch.queue.backoff.ms). A replay working
+ * through a backlog drains the queue in a fraction of that second and would then wait out
+ * the rest. While the queue is found empty and at most half of max_buffered is held, a wake
+ * is due every ARB_FLOW_WAKE_NS; the caller wakes the partitions that are behind their high
+ * watermark.
+ *
  * Pure: the caller passes the time and the counts, applies each decision to the consumer,
  * and says when the consumer refused one. Partitions are the caller's small indexes. */
 #ifndef ARB_FLOW_H
@@ -20,6 +29,7 @@
 #include <stdint.h>
 
 #define ARB_FLOW_STALL_NS INT64_C(2000000000)
+#define ARB_FLOW_WAKE_NS INT64_C(20000000)
 
 struct arb_flow_action {
     int part;
@@ -45,6 +55,10 @@ bool arb_flow_took(struct arb_flow *flow, int part, size_t pending);
  * two per partition below nparts); pending[i] is what partition i holds. Returns how many. */
 size_t arb_flow_turn(struct arb_flow *flow, int64_t now_ns, size_t held, const size_t *pending,
                      int nparts, struct arb_flow_action *out);
+
+/* The consumer was polled and found empty (or not) with held records held: is a wake of
+ * the fetcher due? True at most once per ARB_FLOW_WAKE_NS. */
+bool arb_flow_wake_due(struct arb_flow *flow, int64_t now_ns, size_t held, bool queue_empty);
 
 /* Stopping: the pauses to make (room for one per partition below nparts); polling goes on. */
 size_t arb_flow_stop(struct arb_flow *flow, int nparts, struct arb_flow_action *out);

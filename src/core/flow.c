@@ -21,6 +21,8 @@ struct arb_flow {
     int64_t full_since;
     bool stalled;    /* full for ARB_FLOW_STALL_NS: partitions reaching their share pause */
     bool stopping;
+    bool woken;      /* the fetcher was woken, at woken_at */
+    int64_t woken_at;
 };
 
 struct arb_flow *arb_flow_new(size_t max_buffered)
@@ -141,6 +143,25 @@ size_t arb_flow_turn(struct arb_flow *flow, int64_t now_ns, size_t held, const s
             n += decide(flow, p, i, false, &out[n]);
     }
     return n;
+}
+
+static bool any_fetching(const struct arb_flow *flow)
+{
+    for (int i = 0; i < flow->nparts; i++)
+        if (flow->parts[i].assigned && !flow->parts[i].paused)
+            return true;
+    return false;
+}
+
+bool arb_flow_wake_due(struct arb_flow *flow, int64_t now_ns, size_t held, bool queue_empty)
+{
+    if (!queue_empty || flow->stopping || held > flow->max_buffered / 2 || !any_fetching(flow))
+        return false;
+    if (flow->woken && now_ns - flow->woken_at < ARB_FLOW_WAKE_NS)
+        return false;
+    flow->woken = true;
+    flow->woken_at = now_ns;
+    return true;
 }
 
 size_t arb_flow_stop(struct arb_flow *flow, int nparts, struct arb_flow_action *out)

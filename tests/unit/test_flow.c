@@ -1,6 +1,7 @@
 /* test_flow.c - service mode's flow control (core/flow.c): scripts of partitions assigned
  * and revoked, records taken and loop turns with the counts held, each followed by the
- * pauses and resumes it must decide, and whether the consumer may be polled. */
+ * pauses and resumes it must decide, whether the consumer may be polled, and whether its
+ * fetcher is to be woken. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -25,6 +26,7 @@ enum op_kind {
     REFUSED, /* part, pause: the consumer said no */
     POLL,    /* held: expect "yes" or "no" */
     PAUSED,  /* count */
+    WAKE,    /* at_ms, held, queue empty (in part): expect "yes" or "no" */
     END,
 };
 
@@ -45,6 +47,7 @@ struct op {
 #define O_REFUSED(p, pause) {REFUSED, p, 0, pause, {0}, NULL}
 #define O_POLL(h, x) {POLL, 0, 0, h, {0}, x}
 #define O_PAUSED(c) {PAUSED, c, 0, 0, {0}, NULL}
+#define O_WAKE(t, h, empty, x) {WAKE, empty, t, h, {0}, x}
 #define O_END {END, 0, 0, 0, {0}, NULL}
 
 struct scenario {
@@ -106,6 +109,18 @@ static const struct scenario scenarios[] = {
      100,
      {O_ASSIGN(0), O_TURN(0, 100, 100, 0, 0, 0, ""), O_TURN(2000, 100, 100, 0, 0, 0, "pause 0"),
       O_PAUSED(1), O_ASSIGN(0), O_PAUSED(0), O_POLL(100, "no"), O_END}},
+    {"an empty queue with room wakes the fetcher, once per 20 ms",
+     100,
+     {O_WAKE(0, 0, 1, "no"), /* nothing assigned: nothing to fetch */
+      O_ASSIGN(0), O_WAKE(0, 10, 0, "no"), O_WAKE(0, 10, 1, "yes"), O_WAKE(19, 10, 1, "no"),
+      O_WAKE(20, 10, 1, "yes"), O_WAKE(40, 50, 1, "yes"), O_WAKE(60, 51, 1, "no"),
+      O_WAKE(60, 10, 0, "no"), O_WAKE(61, 10, 1, "yes"), O_END}},
+    {"no wake while every partition is paused, nor when stopping",
+     100,
+     {O_ASSIGN(0), O_ASSIGN(1), O_TURN(0, 100, 50, 50, 0, 0, ""),
+      O_TURN(2000, 100, 50, 50, 0, 0, "pause 0, pause 1"), O_WAKE(2000, 0, 1, "no"),
+      O_TURN(2100, 10, 5, 5, 0, 0, "resume 0, resume 1"), O_WAKE(2100, 10, 1, "yes"),
+      O_STOP("pause 0, pause 1"), O_WAKE(2200, 0, 1, "no"), O_END}},
 };
 
 static void append(char *out, size_t size, const char *text)
@@ -158,6 +173,11 @@ static void run_op(struct arb_flow *flow, const struct scenario *sc, size_t i)
             fail_msg("%s, op %zu: %d paused, want %d", sc->name, i + 1,
                      arb_flow_paused_count(flow), op->part);
         return;
+    case WAKE:
+        snprintf(got, sizeof(got), "%s",
+                 arb_flow_wake_due(flow, T0 + op->at_ms * MS, op->held, op->part != 0) ? "yes"
+                                                                                       : "no");
+        break;
     case END: return;
     }
     if (strcmp(got, op->expect) != 0)
