@@ -1,6 +1,7 @@
 /* service_group.c - service mode's side of the consumer group: the partitions it is
  * assigned and revoked, the flow's pauses and resumes applied to them (core/flow.c decides;
- * a refusal of the consumer goes back to it), and the committable offsets stored for
+ * a refusal of the consumer goes back to it), the wakes of their fetchers (the flow says
+ * when; fetch_waker.c wakes), and the committable offsets stored for
  * auto-commit (enable.auto.offset.store=false: only the pipeline's, which never pass an
  * unfinished record) or committed at once. */
 #include "service_internal.h"
@@ -79,6 +80,47 @@ void arb_service_control_flow(struct arb_service *svc)
     apply(svc, svc->actions,
           arb_flow_turn(svc->flow, arb_now_ns(), arb_pipeline_total(svc->pipeline),
                         svc->pending, svc->nparts, svc->actions));
+}
+
+/* ---- waking the fetchers ---- */
+
+/* Is the partition's next offset to consume below its high watermark as last fetched? Both
+ * are librdkafka's own figures: no request is made. */
+static bool behind(struct arb_service *svc, const struct part *part)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, part->topic, part->partition);
+    int64_t low = 0, high = 0, next = RD_KAFKA_OFFSET_INVALID;
+    if (rd_kafka_position(svc->consumer, list) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        next = list->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(list);
+    return next >= 0 &&
+           rd_kafka_get_watermark_offsets(svc->consumer, part->topic, part->partition, &low,
+                                          &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+           high > next;
+}
+
+void arb_service_wake_fetchers(struct arb_service *svc, bool queue_empty)
+{
+    const char *topics[ARB_FETCH_WAKER_MAX];
+    int32_t partitions[ARB_FETCH_WAKER_MAX];
+    size_t n = 0;
+
+    if (svc->waker == NULL || svc->nparts == 0 ||
+        !arb_flow_wake_due(svc->flow, arb_now_ns(), arb_pipeline_total(svc->pipeline),
+                           queue_empty))
+        return;
+    for (int k = 0; k < svc->nparts && n < ARB_FETCH_WAKER_MAX; k++) {
+        int i = (svc->wake_next + k) % svc->nparts;
+        struct part *part = &svc->parts[i];
+        if (!arb_flow_assigned(svc->flow, i) || arb_flow_paused(svc->flow, i) ||
+            !behind(svc, part))
+            continue;
+        topics[n] = part->topic;
+        partitions[n++] = part->partition;
+    }
+    svc->wake_next = (svc->wake_next + 1) % svc->nparts;
+    arb_fetch_waker_wake(svc->waker, topics, partitions, n);
 }
 
 /* ---- offsets ---- */

@@ -5,6 +5,7 @@
 
 #include "admin.h"
 #include "delivery_log.h"
+#include "fetch_waker.h"
 #include "kafka.h"
 #include "pipeline.h"
 
@@ -39,6 +40,8 @@ struct arb_service {
     struct arb_flow *flow; /* which partitions are assigned, and paused */
     size_t *pending;       /* per partition, for the flow; nparts of them */
     struct arb_flow_action *actions; /* the flow's decisions; 2 * nparts of them */
+    struct arb_fetch_waker *waker;   /* NULL when its thread did not start */
+    int wake_next;                   /* the partition the next wake starts from */
 
     atomic_bool joined, fatal;
     atomic_int paused;
@@ -56,6 +59,10 @@ bool arb_service_assigned(const struct arb_service *svc, int i);
 void arb_service_control_flow(struct arb_service *svc);
 void arb_service_pause(struct arb_service *svc, int i);
 void arb_service_pause_all(struct arb_service *svc);
+
+/* The consumer's queue was found empty (or not): wake the fetchers of the assigned, unpaused
+ * partitions behind their high watermark, when the flow says a wake is due. */
+void arb_service_wake_fetchers(struct arb_service *svc, bool queue_empty);
 
 /* The pipeline's committable offsets: noted (arb_committable_fn), handed to librdkafka,
  * committed now (why: for the log). */
