@@ -239,6 +239,9 @@ static struct arb_service *service_new(const struct arb_replay_conf *conf,
     arb_pipeline_on_outcome(svc->pipeline, write_outcome, svc->delivery_log);
     svc->health = arb_kafka_health_start(svc->consumer);
     svc->waker = arb_fetch_waker_new(svc->consumer);
+    if (svc->waker == NULL)
+        arb_log_kv(ARB_LOG_WARN, "cannot start the fetch waker thread: after a full prefetch "
+                   "queue, fetching resumes up to a second late", NULL);
     arb_pipeline_dedup(svc->pipeline); /* service mode only: debug re-sends are deliberate */
     if (conf->replay.admin_listen[0] != '\0') {
         const struct arb_admin_hooks hooks = {admin_ready, admin_metrics, svc};
