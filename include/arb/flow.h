@@ -13,7 +13,7 @@
  * The fetcher is woken when the records run out while there is room for more: librdkafka
  * 2.0.2 decides whether to fetch a partition again only when its broker thread wakes, and
  * once its prefetch queue went past queued.max.messages.kbytes nothing wakes it for up to a
- * second after the queue is drained (2.3 made that fetch.queue.backoff.ms). A replay working
+ * second after the queue is drained (2.2 made that fetch.queue.backoff.ms). A replay working
  * through a backlog drains the queue in a fraction of that second and would then wait out
  * the rest. While the queue is found empty and at most half of max_buffered is held, a wake
  * is due every ARB_FLOW_WAKE_NS; the caller wakes the partitions that are behind their high
