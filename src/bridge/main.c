@@ -220,6 +220,7 @@ int main(int argc, char **argv)
         goto out;
     log_start(conf);
     raise_fd_limit(conf);
+    arb_signals_block(); /* until the producer's and the server's threads are started */
     producer = arb_producer_new(conf, &errors);
     if (producer == NULL) {
         arb_conf_errors_print(&errors);
@@ -231,6 +232,7 @@ int main(int argc, char **argv)
         goto out;
     }
     arb_log_kv(ARB_LOG_INFO, "listening", "addr", conf->http.listen, NULL);
+    arb_signals_unblock();
     run(producer);
     status = arb_producer_failed(producer) ? ARB_EXIT_FATAL : 0;
     shut_down(conf, server, producer);

@@ -3,6 +3,7 @@
 
 #include "arb/log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +32,26 @@ void arb_signals_install(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+static void mask_signals(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(how, &set, NULL);
+}
+
+void arb_signals_block(void)
+{
+    mask_signals(SIG_BLOCK);
+}
+
+void arb_signals_unblock(void)
+{
+    mask_signals(SIG_UNBLOCK);
 }
 
 int arb_process_start(const struct arb_log_conf *log)

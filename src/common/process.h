@@ -17,6 +17,12 @@ extern volatile sig_atomic_t arb_stop_requested;
 extern volatile sig_atomic_t arb_reopen_requested;
 void arb_signals_install(void);
 
+/* Threads started between these two have SIGTERM, SIGINT and SIGHUP blocked, so the
+ * handlers run on the thread that unblocks them, whose sleep they interrupt: its loop acts
+ * at once, not at its next tick. */
+void arb_signals_block(void);
+void arb_signals_unblock(void);
+
 /* The log as its group says, then the signal handlers: 0, or -1 with the reason on stderr. */
 int arb_process_start(const struct arb_log_conf *log);
 
