@@ -17,6 +17,7 @@
  * whole; an authenticated request then counts its records' bytes against
  * http.max_in_flight_bytes, and itself against http.max_in_flight. Slow connections are
  * closed by the guard (http_guard.c). */
+#define _GNU_SOURCE /* accept4 */
 #include "http_internal.h"
 #include "admin.h"
 #include "http_guard.h"
@@ -27,11 +28,13 @@
 #include "arb/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -523,13 +526,36 @@ fail:
     return NULL;
 }
 
+/* Connections the kernel had completed but libmicrohttpd not yet accepted when it stopped
+ * listening: closing the listener would reset them, requests unread, so each is handed to
+ * libmicrohttpd and answered like any other (503 while quiescing). */
+static void adopt_accept_queue(struct MHD_Daemon *daemon, MHD_socket fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return;
+    for (;;) {
+        struct sockaddr_storage addr;
+        socklen_t len = sizeof(addr);
+        int client = accept4(fd, (struct sockaddr *)&addr, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (client < 0 && (errno == EINTR || errno == ECONNABORTED))
+            continue;
+        if (client < 0)
+            return;
+        /* On failure libmicrohttpd closes the socket itself. */
+        MHD_add_connection(daemon, client, (struct sockaddr *)&addr, len);
+    }
+}
+
 void arb_http_server_quiesce(struct arb_http_server *server)
 {
     if (atomic_exchange(&server->quiescing, true))
         return;
     MHD_socket fd = MHD_quiesce_daemon(server->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    if (fd == MHD_INVALID_SOCKET)
+        return;
+    adopt_accept_queue(server->daemon, fd);
+    close(fd);
 }
 
 size_t arb_http_server_active(const struct arb_http_server *server)
